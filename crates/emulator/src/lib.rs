@@ -1,0 +1,1 @@
+//! `blaxel-emulator` (placeholder until its issue lands).

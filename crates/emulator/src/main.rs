@@ -1,0 +1,3 @@
+//! `blaxel-emulator` binary (placeholder until its issue lands).
+
+fn main() {}

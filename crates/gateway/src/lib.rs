@@ -1,0 +1,1 @@
+//! `blaxel-gateway` (placeholder until its issue lands).

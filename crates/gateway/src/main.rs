@@ -1,0 +1,3 @@
+//! `blaxel-gateway` binary (placeholder until its issue lands).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! `blaxel-transport` (placeholder until its issue lands).
