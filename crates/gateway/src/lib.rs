@@ -1,1 +1,4 @@
-//! `blaxel-gateway` (placeholder until its issue lands).
+//! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection.
+
+pub mod cursor;
+pub mod pagination;

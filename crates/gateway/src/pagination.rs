@@ -1,0 +1,405 @@
+//! Relay forward pagination over the upstream's page cursors: the core of the gateway.
+//!
+//! A Relay client asks for `first` items `after` an edge. The upstream serves pages of at most
+//! `max_page` items that start at an opaque `cursor` and report `meta.hasMore` / `nextCursor`.
+//! [`plan_slice`] maps one onto the other:
+//!
+//! - every edge gets its own [`Position`]: `(cursor of its upstream page, index + 1)`, except the
+//!   last edge of an upstream page with more to come, whose position is `(nextCursor, 0)`. So an
+//!   end cursor on a page boundary resumes with exactly one upstream request, and `after:` any
+//!   middle edge resumes right after it;
+//! - resuming at `(cursor, skip)` asks the upstream for `skip + first` items from `cursor`
+//!   (upstream cursors are not bound to `limit`), so it is still one request when that fits a page;
+//! - `first` beyond one upstream page follows `nextCursor` until served;
+//! - on the legacy contract (bare arrays), positions are plain offsets, and one extra item is
+//!   requested when it fits so that `hasNextPage` is exact.
+
+use std::{future::Future, sync::Arc};
+
+use blaxel_models::Page;
+
+use crate::cursor::{MAX_SKIP, Position};
+
+/// One upstream page request, as the planner asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    /// Upstream cursor; `None` for the first page or on the legacy contract.
+    pub cursor: Option<String>,
+    /// Upstream `limit`, 1..=max_page.
+    pub limit: u32,
+    /// Legacy `offset`; `None` on the cursor contract.
+    pub offset: Option<u64>,
+}
+
+/// One edge of a slice: an item of a fetched upstream page, and where a listing resumes after it.
+#[derive(Debug)]
+pub struct SliceEdge<T> {
+    /// The upstream page holding the item (shared, not copied).
+    pub page: Arc<Page<T>>,
+    /// Index of the item in `page.items`.
+    pub index: usize,
+    /// Position right after this item: the edge's cursor.
+    pub after: Position,
+}
+
+impl<T> SliceEdge<T> {
+    /// The item.
+    pub fn item(&self) -> &T {
+        &self.page.items[self.index]
+    }
+}
+
+/// A Relay slice: up to `first` edges, and its page info.
+#[derive(Debug)]
+pub struct Slice<T> {
+    /// The edges, in upstream order.
+    pub edges: Vec<SliceEdge<T>>,
+    /// True when items follow the last edge (upstream `hasMore`, or items left in its page).
+    pub has_next_page: bool,
+    /// True when the slice does not start at the beginning of the listing.
+    pub has_previous_page: bool,
+    /// `meta.total` of the first page fetched; `None` on the legacy contract.
+    pub total: Option<i64>,
+    /// Upstream requests the slice cost.
+    pub upstream_requests: u32,
+    /// Position after the slice (for an empty slice, the start position).
+    pub end: Position,
+}
+
+/// Error of [`plan_slice`]: the fetcher's own error, or an upstream that does not advance.
+#[derive(Debug)]
+pub enum PlanError<E> {
+    /// The fetcher failed.
+    Fetch(E),
+    /// The upstream repeated a cursor or kept answering without advancing.
+    NoProgress {
+        /// The cursor that was repeated.
+        cursor: String,
+    },
+}
+
+/// Serves `first` items after `start`, fetching upstream pages of at most `max_page` items with
+/// `fetch`.
+///
+/// # Errors
+/// [`PlanError::Fetch`] as soon as one fetch fails (no partial slice), [`PlanError::NoProgress`]
+/// when the upstream repeats a `nextCursor`.
+pub async fn plan_slice<T, E, F, Fut>(
+    start: Position,
+    first: u32,
+    max_page: u32,
+    mut fetch: F,
+) -> Result<Slice<T>, PlanError<E>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Arc<Page<T>>, E>>,
+{
+    let max_page = max_page.clamp(1, u32::from(MAX_SKIP));
+    let has_previous_page = start != Position::start(matches!(start, Position::Offset(_)));
+    let mut slice = Slice {
+        edges: Vec::with_capacity(first.min(1000) as usize),
+        has_next_page: false,
+        has_previous_page,
+        total: None,
+        upstream_requests: 0,
+        end: start.clone(),
+    };
+    match start {
+        Position::Upstream { cursor, skip } => {
+            let mut cursor = cursor;
+            let mut skip = u32::from(skip);
+            let mut seen = Vec::new();
+            loop {
+                let need = first - slice.edges.len() as u32;
+                let limit = (skip + need.max(1)).clamp(1, max_page);
+                let request = PageRequest {
+                    cursor: (!cursor.is_empty()).then(|| cursor.clone()),
+                    limit,
+                    offset: None,
+                };
+                let page = fetch(request).await.map_err(PlanError::Fetch)?;
+                slice.upstream_requests += 1;
+                if slice.total.is_none() {
+                    slice.total = page.total();
+                }
+                let len = page.items.len();
+                let next = page.next_cursor().map(str::to_owned);
+                let start_at = (skip as usize).min(len);
+                let take = (need as usize).min(len - start_at);
+                for index in start_at..start_at + take {
+                    let after = match &next {
+                        Some(next) if index + 1 == len => Position::Upstream {
+                            cursor: next.clone(),
+                            skip: 0,
+                        },
+                        _ => Position::Upstream {
+                            cursor: cursor.clone(),
+                            skip: (index + 1) as u8,
+                        },
+                    };
+                    slice.end = after.clone();
+                    slice.edges.push(SliceEdge {
+                        page: Arc::clone(&page),
+                        index,
+                        after,
+                    });
+                }
+                let left_in_page = start_at + take < len;
+                if slice.edges.len() as u32 == first {
+                    slice.has_next_page = left_in_page || next.is_some();
+                    return Ok(slice);
+                }
+                let Some(next) = next else {
+                    slice.has_next_page = false;
+                    return Ok(slice);
+                };
+                if len == 0 || seen.contains(&next) || next == cursor {
+                    return Err(PlanError::NoProgress { cursor: next });
+                }
+                seen.push(cursor);
+                skip = skip.saturating_sub(len as u32);
+                cursor = next;
+            }
+        }
+        Position::Offset(mut offset) => loop {
+            let need = first - slice.edges.len() as u32;
+            // One extra item, when it fits, makes hasNextPage exact.
+            let limit = (need + 1).clamp(1, max_page);
+            let page = fetch(PageRequest {
+                cursor: None,
+                limit,
+                offset: Some(offset),
+            })
+            .await
+            .map_err(PlanError::Fetch)?;
+            slice.upstream_requests += 1;
+            let len = page.items.len();
+            let take = (need as usize).min(len);
+            for index in 0..take {
+                let after = Position::Offset(offset + index as u64 + 1);
+                slice.end = after.clone();
+                slice.edges.push(SliceEdge {
+                    page: Arc::clone(&page),
+                    index,
+                    after,
+                });
+            }
+            if slice.edges.len() as u32 == first {
+                // A full page at the cap may or may not have a successor: say yes, the next
+                // request answers empty if not.
+                slice.has_next_page = len > take || (len as u32 == limit && take as u32 == limit);
+                return Ok(slice);
+            }
+            if (len as u32) < limit || len == 0 {
+                slice.has_next_page = false;
+                return Ok(slice);
+            }
+            offset += len as u64;
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use blaxel_models::PaginationMeta;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An in-memory upstream of `n` items (0..n) with cursors "c<offset>", recording requests.
+    struct Upstream {
+        n: u32,
+        requests: Mutex<Vec<PageRequest>>,
+    }
+
+    impl Upstream {
+        fn new(n: u32) -> Self {
+            Self {
+                n,
+                requests: Mutex::new(Vec::new()),
+            }
+        }
+
+        async fn fetch(&self, req: PageRequest, legacy: bool) -> Result<Arc<Page<u32>>, String> {
+            self.requests.lock().unwrap().push(req.clone());
+            let from = match (&req.cursor, req.offset) {
+                (Some(c), _) => c[1..].parse::<u32>().map_err(|e| e.to_string())?,
+                (None, Some(o)) => o as u32,
+                (None, None) => 0,
+            };
+            let to = (from + req.limit).min(self.n);
+            let items: Vec<u32> = (from.min(self.n)..to).collect();
+            let meta = (!legacy).then(|| PaginationMeta {
+                has_more: Some(to < self.n),
+                next_cursor: Some(if to < self.n {
+                    format!("c{to}")
+                } else {
+                    String::new()
+                }),
+                total: Some(i64::from(self.n)),
+            });
+            Ok(Arc::new(Page { items, meta }))
+        }
+
+        fn count(&self) -> usize {
+            self.requests.lock().unwrap().len()
+        }
+    }
+
+    fn run<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn slice(up: &Upstream, start: Position, first: u32, legacy: bool) -> Slice<u32> {
+        run(plan_slice(start, first, 100, |r| up.fetch(r, legacy))).unwrap()
+    }
+
+    fn items(s: &Slice<u32>) -> Vec<u32> {
+        s.edges.iter().map(|e| *e.item()).collect()
+    }
+
+    /// Follows end cursors to the end; returns the items and the upstream request count.
+    fn walk(n: u32, first: u32, legacy: bool) -> (Vec<u32>, usize) {
+        let up = Upstream::new(n);
+        let mut pos = Position::start(legacy);
+        let mut all = Vec::new();
+        loop {
+            let s = slice(&up, pos, first, legacy);
+            all.extend(items(&s));
+            if !s.has_next_page {
+                return (all, up.count());
+            }
+            pos = s.end;
+        }
+    }
+
+    #[test]
+    fn end_cursor_paging_costs_one_request_per_page() {
+        let (all, requests) = walk(200, 20, false);
+        assert_eq!(all, (0..200).collect::<Vec<_>>());
+        assert_eq!(requests, 10);
+        let (all, requests) = walk(200, 7, false);
+        assert_eq!(all, (0..200).collect::<Vec<_>>());
+        assert_eq!(requests, 29, "ceil(200 / 7)");
+    }
+
+    #[test]
+    fn legacy_paging_uses_offsets() {
+        let (all, requests) = walk(200, 20, true);
+        assert_eq!(all, (0..200).collect::<Vec<_>>());
+        assert_eq!(requests, 10);
+        let up = Upstream::new(50);
+        let s = slice(&up, Position::Offset(10), 5, true);
+        assert_eq!(items(&s), vec![10, 11, 12, 13, 14]);
+        assert_eq!(s.end, Position::Offset(15));
+        assert_eq!(s.total, None);
+        assert!(s.has_next_page && s.has_previous_page);
+        assert_eq!(up.requests.lock().unwrap()[0].limit, 6);
+    }
+
+    #[test]
+    fn after_a_middle_edge_resumes_right_after_it_in_one_request() {
+        let up = Upstream::new(100);
+        let first = slice(&up, Position::start(false), 20, false);
+        let middle = first.edges[6].after.clone();
+        assert_eq!(
+            middle,
+            Position::Upstream {
+                cursor: String::new(),
+                skip: 7
+            }
+        );
+        let next = slice(&up, middle, 20, false);
+        assert_eq!(items(&next), (7..27).collect::<Vec<_>>());
+        assert_eq!(up.count(), 2);
+        assert_eq!(up.requests.lock().unwrap()[1].limit, 27);
+        // The end edge of that request sits on its page boundary: it carries nextCursor.
+        assert_eq!(
+            next.end,
+            Position::Upstream {
+                cursor: "c27".into(),
+                skip: 0
+            }
+        );
+    }
+
+    #[test]
+    fn first_above_one_page_follows_upstream_pages() {
+        let up = Upstream::new(1000);
+        let s = slice(&up, Position::start(false), 250, false);
+        assert_eq!(items(&s), (0..250).collect::<Vec<_>>());
+        assert_eq!(up.count(), 3);
+        assert!(s.has_next_page);
+        assert_eq!(s.total, Some(1000));
+    }
+
+    #[test]
+    fn first_zero_returns_no_edges_but_page_info() {
+        let up = Upstream::new(3);
+        let s = slice(&up, Position::start(false), 0, false);
+        assert!(s.edges.is_empty());
+        assert!(s.has_next_page);
+        assert_eq!(s.total, Some(3));
+        let empty = Upstream::new(0);
+        let s = slice(&empty, Position::start(false), 0, false);
+        assert!(!s.has_next_page);
+    }
+
+    #[test]
+    fn last_page_has_no_next() {
+        let up = Upstream::new(25);
+        let s = slice(
+            &up,
+            Position::Upstream {
+                cursor: "c20".into(),
+                skip: 0,
+            },
+            20,
+            false,
+        );
+        assert_eq!(items(&s), (20..25).collect::<Vec<_>>());
+        assert!(!s.has_next_page);
+        assert!(s.has_previous_page);
+    }
+
+    #[test]
+    fn repeated_upstream_cursor_is_an_error_not_a_loop() {
+        let result = run(plan_slice(Position::start(false), 50, 100, |_req| async {
+            Ok::<_, ()>(Arc::new(Page {
+                items: vec![1u32],
+                meta: Some(PaginationMeta {
+                    has_more: Some(true),
+                    next_cursor: Some("same".into()),
+                    total: None,
+                }),
+            }))
+        }));
+        assert!(matches!(result, Err(PlanError::NoProgress { .. })));
+    }
+
+    proptest! {
+        /// Whatever the page sizes, following end cursors and resuming from any edge yields
+        /// each item once, in order.
+        #[test]
+        fn every_item_exactly_once(n in 0u32..400, first in 1u32..130, resume in 0usize..130, legacy in any::<bool>()) {
+            let (all, requests) = walk(n, first, legacy);
+            prop_assert_eq!(&all, &(0..n).collect::<Vec<_>>());
+            if !legacy && first <= 100 {
+                prop_assert!(requests as u32 <= n.div_ceil(first).max(1));
+            }
+            let up = Upstream::new(n);
+            let s = slice(&up, Position::start(legacy), first, legacy);
+            if let Some(edge) = s.edges.get(resume % s.edges.len().max(1)) {
+                let next = slice(&up, edge.after.clone(), first, legacy);
+                let from = *edge.item() + 1;
+                let expected: Vec<u32> = (from..(from + first).min(n)).collect();
+                prop_assert_eq!(items(&next), expected);
+            }
+        }
+    }
+}
