@@ -1,1 +1,52 @@
-//! `blaxel-transport` (placeholder until its issue lands).
+//! `blaxel-transport`: the typed HTTP client of Blaxel's control-plane jobs API
+//! (`https://api.blaxel.ai/v0`), shared by the gateway and any Rust service of the mesh.
+//!
+//! It gets the protocol right once, so that callers handle only models and typed errors:
+//!
+//! - one [`Client`] method per jobs endpoint (list/get jobs, revisions, list/get/create/cancel
+//!   executions, list tasks), taking and returning the `blaxel-models` types;
+//! - both listing contracts behind one [`Page`] type: the `{data, meta}` envelope of
+//!   `Blaxel-Version` >= 2026-04-28 and the legacy bare array, and
+//!   [`Client::job_executions_stream`], which follows cursors (or legacy offsets) to the end;
+//! - headers: `Authorization: Bearer`, `X-Blaxel-Workspace`, `Blaxel-Version`, `User-Agent`,
+//!   `Accept`, with per-call [`Credentials`] so a gateway forwards each caller's own;
+//! - request checks before anything is sent (limits, `q` length, empty names);
+//! - retries of idempotent calls only, with exponential backoff and jitter (the `backon` crate),
+//!   `Retry-After`, and bounds on attempts and total time ([`RetryPolicy`]);
+//! - one [`Error`] enum separating transport failure, timeout, 401/403/404, rejected cursors,
+//!   429, other statuses with the decoded upstream body, and undecodable payloads;
+//! - a bound on concurrent upstream requests, and one shared connection pool.
+//!
+//! Tokens are secret: [`Token`]'s `Debug` prints `Token(***)`, the header is marked sensitive,
+//! and no error message or log line contains one.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), blaxel_transport::Error> {
+//! use blaxel_transport::{Client, ClientConfig, Credentials, ListExecutionsRequest};
+//!
+//! let client = Client::new(ClientConfig::new("http://127.0.0.1:8081/v0"))?;
+//! let creds = Credentials::with_token("dev-token").workspace("my-workspace");
+//! let page = client
+//!     .list_job_executions(&creds, "data-processing-job", &ListExecutionsRequest {
+//!         limit: Some(10),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! println!("{} of {:?}, next {:?}", page.items.len(), page.total(), page.next_cursor());
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod config;
+mod error;
+mod request;
+
+pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
+pub use client::{BLAXEL_VERSION, Client, X_BLAXEL_WORKSPACE};
+pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryPolicy, Token};
+pub use error::{ApiErrorBody, Error, SNIPPET_BYTES};
+pub use request::{
+    DEFAULT_EXECUTIONS_LIMIT, ListExecutionsRequest, ListJobsRequest, ListTasksRequest,
+    MAX_EXECUTIONS_LIMIT, MAX_QUERY_CHARS, MAX_SHARED_LIMIT,
+};

@@ -1,0 +1,184 @@
+//! Client configuration, credentials and the retry policy.
+
+use std::{fmt, time::Duration};
+
+use blaxel_models::ApiVersion;
+
+/// The production control-plane base URL (`servers[0]` of Blaxel's OpenAPI spec).
+pub const DEFAULT_BASE_URL: &str = "https://api.blaxel.ai/v0";
+
+/// A bearer credential (API key or OAuth JWT), sent as `Authorization: Bearer <token>`.
+///
+/// The value is secret: `Debug` prints `Token(***)`, there is no `Display`, and the header built
+/// from it is marked sensitive. Read it with [`Token::expose`] only to hash or forward it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a raw token (without the `Bearer ` prefix).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The raw token. Never log or display it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl From<String> for Token {
+    fn from(token: String) -> Self {
+        Self(token)
+    }
+}
+
+impl From<&str> for Token {
+    fn from(token: &str) -> Self {
+        Self(token.to_owned())
+    }
+}
+
+/// Per-call credentials, so that one [`Client`](crate::Client) forwards each caller's own.
+///
+/// A field left `None` falls back to the client's configured value
+/// ([`ClientConfig::token`], [`ClientConfig::workspace`]); when both are `None` the header is
+/// omitted. `Credentials::default()` therefore means "use the client's".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Credentials {
+    /// Bearer token for `Authorization: Bearer <token>`.
+    pub token: Option<Token>,
+    /// Workspace name for the `X-Blaxel-Workspace` header.
+    pub workspace: Option<String>,
+}
+
+impl Credentials {
+    /// Credentials with a token and no workspace.
+    pub fn with_token(token: impl Into<String>) -> Self {
+        Self {
+            token: Some(Token::new(token)),
+            workspace: None,
+        }
+    }
+
+    /// Sets the workspace (builder style).
+    #[must_use]
+    pub fn workspace(mut self, workspace: impl Into<String>) -> Self {
+        self.workspace = Some(workspace.into());
+        self
+    }
+}
+
+/// When and how often a failed request is retried.
+///
+/// Only idempotent requests are retried: every `GET`, the cancel `DELETE`, and a create `POST`
+/// whose body carries its own `id` or `executionId`. Retried failures: connection errors,
+/// per-attempt timeouts, HTTP 500/502/503/504, 429 and a 2xx body that ended early (empty or
+/// truncated, retried once). Other 4xx are never retried. Delays grow exponentially from
+/// `initial_backoff` (factor 2, with random jitter of up to one delay) up to `max_backoff`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, including the first; `1` disables retries, `0` is read as `1`.
+    /// Default 3.
+    pub max_attempts: u32,
+    /// Delay before the first retry. Default 100 ms.
+    pub initial_backoff: Duration,
+    /// Upper bound of one delay (before jitter). Default 2 s.
+    pub max_backoff: Duration,
+    /// Bound on one call, all attempts and delays included; past it the call fails with
+    /// [`Error::Timeout`](crate::Error::Timeout). A retry whose delay would end past it is not
+    /// attempted (the last error is returned). Default 15 s.
+    pub total_deadline: Duration,
+    /// Wait the `Retry-After` seconds of a 429 answer instead of the backoff delay (still bounded
+    /// by `total_deadline`: a wait that would end past it is not taken). Default true.
+    pub honour_retry_after: bool,
+}
+
+impl RetryPolicy {
+    /// A policy that never retries (one attempt), with the default deadline.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            total_deadline: Duration::from_secs(15),
+            honour_retry_after: true,
+        }
+    }
+}
+
+/// Everything a [`Client`](crate::Client) is built from.
+///
+/// `Debug` never shows the token (see [`Token`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Base URL including the version prefix, e.g. `https://api.blaxel.ai/v0` or an emulator's
+    /// `http://127.0.0.1:PORT/v0`. A trailing slash is tolerated. Default [`DEFAULT_BASE_URL`].
+    pub base_url: String,
+    /// Default bearer token, used when a call's [`Credentials`] bring none.
+    pub token: Option<Token>,
+    /// Default workspace (`X-Blaxel-Workspace`), used when a call's [`Credentials`] bring none.
+    pub workspace: Option<String>,
+    /// Sent as `Blaxel-Version` on every request. Default `2026-04-28` (envelopes and cursors);
+    /// older versions get the legacy bare arrays and offsets, which the client also handles.
+    pub api_version: ApiVersion,
+    /// Bound on establishing one TCP (and TLS) connection. Default 2 s.
+    pub connect_timeout: Duration,
+    /// Bound on one attempt: connect, send, and read the whole answer. Default 10 s.
+    pub request_timeout: Duration,
+    /// Retry policy, see [`RetryPolicy`].
+    pub retry: RetryPolicy,
+    /// `User-Agent` header. Default `blaxel-transport/<crate version>`.
+    pub user_agent: String,
+    /// Bound on upstream requests in flight at once across all clones of the client (a tokio
+    /// semaphore; a permit is held for one attempt, not during backoff). Must be at least 1.
+    /// Default 64.
+    pub max_concurrent_requests: usize,
+    /// Speak HTTP/2 without negotiation (h2c on `http://`); false uses HTTP/1.1 with a
+    /// keep-alive pool (and HTTP/2 through ALPN on `https://`). Default false.
+    pub http2_prior_knowledge: bool,
+    /// Idle keep-alive connections kept per host. Default 256.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl ClientConfig {
+    /// The default configuration pointed at `base_url`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            token: None,
+            workspace: None,
+            api_version: ApiVersion::default(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("blaxel-transport/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_concurrent_requests: 64,
+            http2_prior_knowledge: false,
+            pool_max_idle_per_host: 256,
+        }
+    }
+}
