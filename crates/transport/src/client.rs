@@ -347,32 +347,9 @@ impl Client {
                 .client
                 .list_job_executions(&st.creds, &st.job, &req)
                 .await?;
-            if page.items.is_empty() {
-                return Ok(Some((page.items, st)));
-            }
-            if page.meta.is_some() {
-                if let Some(cursor) = page.next_cursor() {
-                    if st.seen.insert(cursor.to_owned()) {
-                        st.next = Some(ListExecutionsRequest {
-                            cursor: Some(cursor.to_owned()),
-                            offset: None,
-                            ..req
-                        });
-                    } else {
-                        st.failed = Some(Error::CursorLoop {
-                            cursor: cursor.to_owned(),
-                        });
-                    }
-                }
-            } else {
-                let limit = req.limit.unwrap_or(DEFAULT_EXECUTIONS_LIMIT);
-                let len = page.items.len() as u64;
-                if len >= u64::from(limit) {
-                    st.next = Some(ListExecutionsRequest {
-                        offset: Some(req.offset.unwrap_or(0) + len),
-                        ..req
-                    });
-                }
+            match next_request(req, &page, &mut st.seen) {
+                Ok(next) => st.next = next,
+                Err(loop_error) => st.failed = Some(loop_error),
             }
             Ok(Some((page.items, st)))
         })
@@ -566,6 +543,47 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The request of the page after `page`, or `None` at the end of the listing.
+///
+/// Envelope: the `nextCursor` when `hasMore` is true and the cursor is not empty. Bare array
+/// (legacy): the offset after this page, unless it was shorter than the limit. An empty page
+/// ends either.
+///
+/// # Errors
+/// [`Error::CursorLoop`] for a `nextCursor` already in `seen`.
+fn next_request<T>(
+    req: ListExecutionsRequest,
+    page: &Page<T>,
+    seen: &mut HashSet<String>,
+) -> Result<Option<ListExecutionsRequest>, Error> {
+    if page.items.is_empty() {
+        return Ok(None);
+    }
+    if page.meta.is_some() {
+        let Some(cursor) = page.next_cursor() else {
+            return Ok(None);
+        };
+        if !seen.insert(cursor.to_owned()) {
+            return Err(Error::CursorLoop {
+                cursor: cursor.to_owned(),
+            });
+        }
+        return Ok(Some(ListExecutionsRequest {
+            cursor: Some(cursor.to_owned()),
+            offset: None,
+            ..req
+        }));
+    }
+    let len = page.items.len() as u64;
+    if len < u64::from(req.limit.unwrap_or(DEFAULT_EXECUTIONS_LIMIT)) {
+        return Ok(None);
+    }
+    Ok(Some(ListExecutionsRequest {
+        offset: Some(req.offset.unwrap_or(0) + len),
+        ..req
+    }))
+}
+
 /// Maps an answer: a non-2xx to its error, a 2xx body to `T` (one pass over the bytes).
 fn decode<T: DeserializeOwned>(
     status: StatusCode,
@@ -653,6 +671,57 @@ mod tests {
 
         let bare = Client::new(ClientConfig::default()).unwrap();
         assert!(bare.headers(&Credentials::default()).unwrap().is_empty());
+    }
+
+    fn page(items: usize, meta: Option<(bool, &str)>) -> Page<u32> {
+        Page {
+            items: (0..items as u32).collect(),
+            meta: meta.map(|(has_more, cursor)| blaxel_models::PaginationMeta {
+                has_more: Some(has_more),
+                next_cursor: Some(cursor.to_owned()),
+                total: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn next_request_follows_cursors_and_offsets() {
+        let mut seen = HashSet::new();
+        let req = ListExecutionsRequest {
+            limit: Some(2),
+            offset: Some(4),
+            q: Some("ex".into()),
+            ..Default::default()
+        };
+        let next = next_request(req.clone(), &page(2, Some((true, "c1"))), &mut seen)
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.cursor.as_deref(), Some("c1"));
+        assert_eq!((next.offset, next.q.as_deref()), (None, Some("ex")));
+        let err = next_request(req.clone(), &page(2, Some((true, "c1"))), &mut seen);
+        assert!(matches!(err, Err(Error::CursorLoop { cursor }) if cursor == "c1"));
+        // hasMore false, an empty cursor, an empty page: the end.
+        for end in [
+            page(2, Some((false, "c2"))),
+            page(2, Some((true, ""))),
+            page(0, Some((true, "c3"))),
+        ] {
+            assert_eq!(next_request(req.clone(), &end, &mut seen).unwrap(), None);
+        }
+        // Legacy: offsets while pages are full.
+        let next = next_request(req.clone(), &page(2, None), &mut seen)
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.offset, Some(6));
+        assert_eq!(
+            next_request(req.clone(), &page(1, None), &mut seen).unwrap(),
+            None
+        );
+        let default_limit = ListExecutionsRequest::default();
+        let next = next_request(default_limit, &page(20, None), &mut seen)
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.offset, Some(20));
     }
 
     #[test]
