@@ -1,1 +1,8 @@
-//! End-to-end tests.
+//! End-to-end tests: the emulator and the gateway on 127.0.0.1:0, driven over HTTP.
+
+mod batching;
+mod errors;
+mod harness;
+mod paging;
+mod serving;
+mod tenancy;

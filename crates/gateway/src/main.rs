@@ -1,3 +1,216 @@
-//! `blaxel-gateway` binary (placeholder until its issue lands).
+//! `blaxel-gateway`: serves Blaxel job executions over GraphQL.
+//!
+//! With no `--upstream`, an emulator of the Blaxel API starts in-process on a free loopback port
+//! with demo data, and its demo token is used for callers that send none.
 
-fn main() {}
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use blaxel_gateway::{AppState, Limits};
+use blaxel_models::ApiVersion;
+use blaxel_transport::{Client, ClientConfig, RetryPolicy, Token};
+use clap::Parser;
+use tracing::{info, warn};
+
+/// GraphQL gateway over Blaxel's jobs API: job executions as a Relay connection.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// Blaxel API base URL, e.g. https://api.blaxel.ai/v0. Unset: an emulator with demo data
+    /// starts in-process on a free loopback port.
+    #[arg(long, env = "BLAXEL_API_URL")]
+    upstream: Option<String>,
+
+    /// Bearer token used when a caller sends none (never logged).
+    #[arg(long, env = "BLAXEL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Workspace used when a caller sends no X-Blaxel-Workspace.
+    #[arg(long, env = "BLAXEL_WORKSPACE")]
+    workspace: Option<String>,
+
+    /// Blaxel-Version sent upstream (YYYY-MM-DD[.preview]); before 2026-04-28 the legacy
+    /// offset contract is used.
+    #[arg(long, env = "BLAXEL_API_VERSION", default_value = "2026-04-28")]
+    api_version: ApiVersion,
+
+    /// Timeout of one upstream attempt, ms.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
+    upstream_timeout_ms: u64,
+
+    /// Timeout to connect to the upstream, ms.
+    #[arg(long, env = "GATEWAY_CONNECT_TIMEOUT_MS", default_value_t = 2_000)]
+    connect_timeout_ms: u64,
+
+    /// Attempts per idempotent upstream call (1 = no retry).
+    #[arg(long, env = "GATEWAY_UPSTREAM_ATTEMPTS", default_value_t = 3)]
+    upstream_attempts: u32,
+
+    /// Timeout of a whole GraphQL request, ms.
+    #[arg(long, env = "GATEWAY_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
+
+    /// Upstream requests in flight at once, across all callers.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPSTREAM", default_value_t = 64)]
+    max_concurrent_upstream: usize,
+
+    /// Upstream requests in flight at once for one GraphQL request.
+    #[arg(long, env = "GATEWAY_PER_REQUEST_CONCURRENCY", default_value_t = 8)]
+    per_request_concurrency: usize,
+
+    /// Largest `first` served (pages past 100 follow upstream cursors).
+    #[arg(long, env = "GATEWAY_MAX_FIRST", default_value_t = 500)]
+    max_first: u32,
+
+    /// Deepest selection set.
+    #[arg(long, env = "GATEWAY_MAX_DEPTH", default_value_t = 16)]
+    max_depth: usize,
+
+    /// Largest query complexity (connections cost their selection times `first`).
+    #[arg(long, env = "GATEWAY_MAX_COMPLEXITY", default_value_t = 60_000)]
+    max_complexity: usize,
+
+    /// Most aliases in one operation.
+    #[arg(long, env = "GATEWAY_MAX_ALIASES", default_value_t = 64)]
+    max_aliases: usize,
+
+    /// Largest query document, bytes.
+    #[arg(long, env = "GATEWAY_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024)]
+    max_document_bytes: usize,
+
+    /// Largest request body, bytes.
+    #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    max_body_bytes: usize,
+
+    /// Seed of the embedded emulator's demo data.
+    #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
+    emulator_seed: u64,
+
+    /// Executions per job in the embedded emulator.
+    #[arg(long, env = "GATEWAY_EMULATOR_EXECUTIONS", default_value_t = 200)]
+    emulator_executions: usize,
+
+    /// Worker threads of the runtime (0 = one per core).
+    #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 0)]
+    worker_threads: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,blaxel_gateway=info".into()),
+        )
+        .init();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.worker_threads > 0 {
+        runtime.worker_threads(args.worker_threads);
+    }
+    runtime.enable_all().build()?.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut token = args.token.clone();
+    let mut workspace = args.workspace.clone();
+    let (base_url, emulator) = match &args.upstream {
+        Some(url) => (url.clone(), None),
+        None => {
+            let config = blaxel_emulator::EmulatorConfig {
+                seed: args.emulator_seed,
+                executions_per_job: args.emulator_executions,
+                ..Default::default()
+            };
+            let (demo_token, demo_workspace) = config
+                .tokens
+                .first()
+                .cloned()
+                .context("the emulator has no token")?;
+            let handle = blaxel_emulator::spawn(config)
+                .await
+                .context("start the embedded emulator")?;
+            info!(
+                upstream = %handle.base_url(),
+                workspace = %demo_workspace,
+                "no --upstream given: serving over an embedded Blaxel emulator with demo data (its demo token is used for callers that send none)"
+            );
+            token.get_or_insert(demo_token);
+            workspace.get_or_insert(demo_workspace);
+            (handle.base_url(), Some(handle))
+        }
+    };
+    let client = Client::new(ClientConfig {
+        base_url: base_url.clone(),
+        token: token.map(Token::new),
+        workspace,
+        api_version: args.api_version,
+        connect_timeout: Duration::from_millis(args.connect_timeout_ms),
+        request_timeout: Duration::from_millis(args.upstream_timeout_ms),
+        retry: RetryPolicy {
+            max_attempts: args.upstream_attempts.max(1),
+            ..RetryPolicy::default()
+        },
+        max_concurrent_requests: args.max_concurrent_upstream.max(1),
+        ..ClientConfig::default()
+    })
+    .context("build the upstream client")?;
+    let limits = Limits {
+        max_first: args.max_first,
+        max_depth: args.max_depth,
+        max_complexity: args.max_complexity,
+        max_aliases: args.max_aliases,
+        max_document_bytes: args.max_document_bytes,
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        per_request_concurrency: args.per_request_concurrency.max(1),
+    };
+    let state = AppState::new(client, limits, blaxel_gateway::metrics_handle());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("bind {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    info!(
+        url = %format!("http://{addr}/graphql"),
+        upstream = %base_url,
+        api_version = %args.api_version,
+        "blaxel-gateway listening"
+    );
+    blaxel_gateway::serve(listener, state, shutdown_signal()).await?;
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!("cannot listen for ctrl-c: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,247 @@
+//! The HTTP side: axum routes, per-request credentials, limits and health.
+//!
+//! Routes: `POST /graphql` and `GET /graphql` (queries; GraphiQL when a browser asks for HTML),
+//! `GET /schema.graphql`, `GET /healthz` (the process serves), `GET /readyz` (the upstream
+//! answers), `GET /metrics` (Prometheus text).
+
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use blaxel_transport::{Client, Credentials, Token};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+
+use crate::{
+    limits::{LimitsExtension, OperationLimits},
+    loader::{RequestContext, UpstreamLoader},
+    schema::{self, GatewaySchema, SchemaLimits},
+};
+
+/// Limits of the gateway; each is configurable from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest `first` served, following upstream pages past 100. Default 500.
+    pub max_first: u32,
+    /// Deepest selection set. Default 16.
+    pub max_depth: usize,
+    /// Largest query complexity: each field costs 1, a connection multiplies its selection by
+    /// `first`. Default 60 000 (a full 500-execution page of every field fits).
+    pub max_complexity: usize,
+    /// Most aliased fields in one operation. Default 64.
+    pub max_aliases: usize,
+    /// Largest query document, bytes. Default 64 KiB.
+    pub max_document_bytes: usize,
+    /// Largest request body, bytes. Default 256 KiB.
+    pub max_body_bytes: usize,
+    /// Whole-request timeout; the upstream timeout (transport) should be shorter. Default 30 s.
+    pub request_timeout: Duration,
+    /// Upstream calls in flight for one GraphQL request. Default 8.
+    pub per_request_concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_first: 500,
+            max_depth: 16,
+            max_complexity: 60_000,
+            max_aliases: 64,
+            max_document_bytes: 64 * 1024,
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+            per_request_concurrency: 8,
+        }
+    }
+}
+
+/// Shared state of the HTTP app.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    schema: GatewaySchema,
+    client: Client,
+    limits: Limits,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// State over an upstream `client`. `metrics` renders `/metrics` (none: an empty page).
+    pub fn new(client: Client, limits: Limits, metrics: Option<PrometheusHandle>) -> Self {
+        let schema = schema::builder()
+            .data(SchemaLimits {
+                max_first: limits.max_first,
+            })
+            .extension(LimitsExtension(OperationLimits {
+                max_document_bytes: limits.max_document_bytes,
+                max_aliases: limits.max_aliases,
+                max_depth: limits.max_depth,
+                max_complexity: limits.max_complexity,
+            }))
+            .finish();
+        Self {
+            inner: Arc::new(Inner {
+                schema,
+                client,
+                limits,
+                metrics,
+            }),
+        }
+    }
+
+    /// The GraphQL schema.
+    pub fn schema(&self) -> &GatewaySchema {
+        &self.inner.schema
+    }
+}
+
+/// The gateway's router. Tests call it directly; the binary serves it.
+pub fn app(state: AppState) -> Router {
+    let limits = state.inner.limits;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/schema.graphql", get(sdl))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .with_state(state)
+}
+
+/// The bearer token of `Authorization` or `X-Blaxel-Authorization` (scheme `Bearer`,
+/// case-insensitive; a bare token is accepted too).
+fn bearer(headers: &HeaderMap) -> Option<Token> {
+    for name in [header::AUTHORIZATION.as_str(), "x-blaxel-authorization"] {
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let value = value.trim();
+            let token = match value.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                _ => value,
+            };
+            if !token.is_empty() {
+                return Some(Token::new(token));
+            }
+        }
+    }
+    None
+}
+
+fn request_context(state: &AppState, headers: &HeaderMap) -> RequestContext {
+    let workspace = headers
+        .get("x-blaxel-workspace")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned);
+    let config = state.inner.client.config();
+    RequestContext {
+        workspace: workspace
+            .clone()
+            .or_else(|| config.workspace.clone())
+            .unwrap_or_default(),
+        credentials: Credentials {
+            token: bearer(headers),
+            workspace,
+        },
+        legacy: !config.api_version.is_paginated(),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    batch: async_graphql::BatchRequest,
+) -> GraphQLResponse {
+    let rc = request_context(state, headers);
+    let loader = UpstreamLoader::new(
+        state.inner.client.clone(),
+        rc.credentials.clone(),
+        state.inner.limits.per_request_concurrency,
+    )
+    .into_dataloader();
+    let loader = std::sync::Arc::new(loader);
+    let batch = batch.data(rc).data(loader);
+    let started = std::time::Instant::now();
+    let response = state.inner.schema.execute_batch(batch).await;
+    let ok = response.is_ok();
+    metrics::counter!("gateway_graphql_requests_total", "outcome" => if ok { "ok" } else { "error" })
+        .increment(1);
+    metrics::histogram!("gateway_graphql_request_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    response.into()
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: GraphQLBatchRequest,
+) -> GraphQLResponse {
+    execute(&state, &headers, req.into_inner()).await
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && req.uri().query().is_none_or(|q| !q.contains("query=")) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    use axum::extract::FromRequest as _;
+    match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
+        req, &state,
+    )
+    .await
+    {
+        Ok(batch) => execute(&state, &headers, batch.into_inner())
+            .await
+            .into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.schema().sdl(),
+    )
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.inner.client.health(&Credentials::default()).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream not ready: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state
+        .inner
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
