@@ -5,4 +5,5 @@ mod errors;
 mod harness;
 mod paging;
 mod serving;
+mod shapes;
 mod tenancy;

@@ -212,13 +212,9 @@ impl<'a> JobSpec<'a> {
     async fn enabled(&self) -> bool {
         self.0.enabled.unwrap_or(true)
     }
-    /// Repositories this job serves as a GitHub Actions runner for.
-    async fn github_runner_repositories(&self) -> Vec<&'a str> {
-        self.0
-            .github_runner
-            .as_ref()
-            .map(|g| g.repositories.iter().map(String::as_str).collect())
-            .unwrap_or_default()
+    /// GitHub Actions runner configuration.
+    async fn github_runner(&self) -> Option<GithubRunnerConfig<'a>> {
+        self.0.github_runner.as_ref().map(GithubRunnerConfig)
     }
     /// Policy names.
     async fn policies(&self) -> Vec<&'a str> {
@@ -255,6 +251,18 @@ impl<'a> JobSpec<'a> {
             .as_ref()
             .map(|v| v.0.iter().map(JobVolume).collect())
             .unwrap_or_default()
+    }
+}
+
+/// A job acting as a self-hosted GitHub Actions runner (upstream `GithubRunnerConfig`).
+pub struct GithubRunnerConfig<'a>(&'a models::GithubRunnerConfig);
+
+#[Object]
+impl<'a> GithubRunnerConfig<'a> {
+    /// Repositories (`owner/repo`) whose workflow jobs this runner picks up; non-empty means
+    /// enabled.
+    async fn repositories(&self) -> Vec<&'a str> {
+        self.0.repositories.iter().map(String::as_str).collect()
     }
 }
 
