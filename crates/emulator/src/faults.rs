@@ -73,7 +73,8 @@ pub enum FaultBody {
     Empty,
     /// An HTML `502 Bad Gateway` page (`text/html`), status 502 unless `status` is set.
     Html,
-    /// The real response with an extra unknown field in every JSON object.
+    /// The real response with an extra unknown field in every JSON object, except string maps
+    /// (`labels`, `envOverride`, `env`), whose entries are data rather than fields.
     UnknownFields,
     /// The real response with every optional field set to `null`, except those that identify
     /// an item or continue a listing (`id`, `name`, `job`, `hasMore`, `nextCursor`) and the
@@ -250,9 +251,18 @@ fn odd_timestamp(s: &str) -> Option<String> {
     shape.then(|| format!("{}.000000+00:00", &s[..19]))
 }
 
+/// Fields whose object is a string-to-string map rather than a record (`metadata.labels`,
+/// `spec.envOverride`, a create request's `env`): a mutation that adds or nulls fields would
+/// change a map's entries, not a record's optional fields, so `UnknownFields` and `Nulls` leave
+/// them as they are.
+const MAP_FIELDS: [&str; 3] = ["labels", "envOverride", "env"];
+
 /// Applies a body mutation in place, recursively. `key` is the field holding `v`.
 pub(crate) fn mutate(v: &mut Value, kind: FaultBody, key: Option<&str>) {
+    let is_map = key.is_some_and(|k| MAP_FIELDS.contains(&k));
     match v {
+        Value::Object(_)
+            if is_map && matches!(kind, FaultBody::UnknownFields | FaultBody::Nulls) => {}
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
                 if kind == FaultBody::Nulls && !KEEP_NON_NULL.contains(&k.as_str()) {
@@ -311,6 +321,27 @@ mod tests {
         mutate(&mut v, FaultBody::UnknownFields, None);
         assert!(v["x-emulator-unknown"].is_object());
         assert!(v["data"][0]["metadata"]["x-emulator-unknown"].is_object());
+    }
+
+    #[test]
+    fn maps_keep_their_entries() {
+        let base = serde_json::json!({"metadata": {"id": "e", "labels": {"team": "data"}},
+            "spec": {"envOverride": {"MY_VAR": "***"}}});
+        let mut v = base.clone();
+        mutate(&mut v, FaultBody::UnknownFields, None);
+        assert_eq!(v["metadata"]["labels"], serde_json::json!({"team": "data"}));
+        assert_eq!(
+            v["spec"]["envOverride"],
+            serde_json::json!({"MY_VAR": "***"})
+        );
+        assert!(v["metadata"]["x-emulator-unknown"].is_object());
+        // Nulls nulls the optional map itself, never its entries.
+        let mut v = base;
+        mutate(&mut v, FaultBody::Nulls, None);
+        assert!(v["metadata"]["labels"].is_null() && v["spec"]["envOverride"].is_null());
+        let mut labels = serde_json::json!({"team": "data"});
+        mutate(&mut labels, FaultBody::Nulls, Some("labels"));
+        assert_eq!(labels, serde_json::json!({"team": "data"}));
     }
 
     #[test]
