@@ -258,3 +258,31 @@ async fn legacy_api_version_pages_by_offsets() {
         "legacy lists carry no total"
     );
 }
+
+#[tokio::test]
+async fn a_middle_edge_cursor_survives_new_executions_at_the_head() {
+    let env = Env::start(emulator_config(40)).await;
+    let resp = env.gql(PAGE, json!({"job": JOB, "first": 20})).await;
+    let before = ids(conn(&resp));
+    let middle = conn(&resp)["edges"][9]["cursor"].clone();
+    // Two executions start: they arrive at the head of the createdAt:desc listing.
+    let client = Client::new(ClientConfig {
+        token: Some(Token::new("dev-token")),
+        ..ClientConfig::new(env.emulator.base_url())
+    })
+    .unwrap();
+    for _ in 0..2 {
+        client
+            .create_job_execution(&Credentials::default(), JOB, &Default::default())
+            .await
+            .unwrap();
+    }
+    let resp = env
+        .gql(PAGE, json!({"job": JOB, "first": 5, "after": middle}))
+        .await;
+    assert_eq!(
+        ids(conn(&resp)),
+        before[10..15].to_vec(),
+        "resumes right after edge 9"
+    );
+}

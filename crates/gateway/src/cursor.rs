@@ -9,8 +9,9 @@
 //! byte 0      version (1)
 //! bytes 1..9  fingerprint: first 8 bytes of SHA-256 over the query binding (job, sort, q, workspace, mode)
 //! byte 9      kind: 0 = upstream cursor position, 1 = legacy offset
-//! kind 0:     u8 skip (items of that upstream page already consumed, 0..=200), then the upstream
-//!             cursor as UTF-8 to the end ("" = the first page)
+//! kind 0:     u8 skip (items of that upstream page already consumed, 0..=200), u8 anchor length,
+//!             the anchor (id of the item before the position, UTF-8, may be empty), then the
+//!             upstream cursor as UTF-8 to the end ("" = the first page)
 //! kind 1:     u64 big-endian offset
 //! ```
 //!
@@ -38,6 +39,10 @@ pub enum Position {
         cursor: String,
         /// Items of that page already returned.
         skip: u8,
+        /// Id of the item right before the position (the edge's own item), when `skip > 0`:
+        /// a resume finds it again if items were inserted or removed ahead of it (at most
+        /// [`MAX_ANCHOR_LEN`] bytes; longer ids are not anchored).
+        anchor: String,
     },
     /// Legacy offset pagination: the item at this offset (0-based).
     Offset(u64),
@@ -52,10 +57,14 @@ impl Position {
             Position::Upstream {
                 cursor: String::new(),
                 skip: 0,
+                anchor: String::new(),
             }
         }
     }
 }
+
+/// Longest anchor stored in a cursor, bytes.
+pub const MAX_ANCHOR_LEN: usize = 255;
 
 /// What a cursor is bound to. Two queries with equal bindings may share cursors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,9 +140,20 @@ pub fn encode(fingerprint: [u8; 8], position: &Position) -> String {
     buf.push(CURSOR_VERSION);
     buf.extend_from_slice(&fingerprint);
     match position {
-        Position::Upstream { cursor, skip } => {
+        Position::Upstream {
+            cursor,
+            skip,
+            anchor,
+        } => {
             buf.push(0);
             buf.push(*skip);
+            let anchor = if anchor.len() <= MAX_ANCHOR_LEN {
+                anchor.as_bytes()
+            } else {
+                &[]
+            };
+            buf.push(anchor.len() as u8);
+            buf.extend_from_slice(anchor);
             buf.extend_from_slice(cursor.as_bytes());
         }
         Position::Offset(offset) => {
@@ -146,7 +166,7 @@ pub fn encode(fingerprint: [u8; 8], position: &Position) -> String {
 
 fn upstream_len(position: &Position) -> usize {
     match position {
-        Position::Upstream { cursor, .. } => cursor.len(),
+        Position::Upstream { cursor, anchor, .. } => cursor.len() + anchor.len() + 1,
         Position::Offset(_) => 8,
     }
 }
@@ -174,11 +194,19 @@ pub fn decode(raw: &str, expected: [u8; 8]) -> Result<Position, CursorError> {
         return Err(CursorError::Mismatch);
     }
     match rest {
-        [0, skip, cursor @ ..] if *skip <= MAX_SKIP => {
-            let cursor = std::str::from_utf8(cursor).map_err(|_| CursorError::Malformed)?;
+        [0, skip, anchor_len, rest @ ..]
+            if *skip <= MAX_SKIP && usize::from(*anchor_len) <= rest.len() =>
+        {
+            let (anchor, cursor) = rest.split_at(usize::from(*anchor_len));
+            let text = |b: &[u8]| {
+                std::str::from_utf8(b)
+                    .map(str::to_owned)
+                    .map_err(|_| CursorError::Malformed)
+            };
             Ok(Position::Upstream {
-                cursor: cursor.to_owned(),
+                cursor: text(cursor)?,
                 skip: *skip,
+                anchor: text(anchor)?,
             })
         }
         [1, offset @ ..] if offset.len() == 8 => {
@@ -215,6 +243,7 @@ mod tests {
             Position::Upstream {
                 cursor: "eyJwIjoxfQ==/+".into(),
                 skip: 7,
+                anchor: "exec-abc123".into(),
             },
             Position::Offset(0),
             Position::Offset(u64::MAX),
@@ -329,9 +358,9 @@ mod tests {
         }
 
         #[test]
-        fn round_trip_any_position(cursor in ".{0,200}", skip in 0u8..=MAX_SKIP, offset in any::<u64>()) {
+        fn round_trip_any_position(cursor in ".{0,200}", anchor in ".{0,60}", skip in 0u8..=MAX_SKIP, offset in any::<u64>()) {
             let fp = binding().fingerprint();
-            let up = Position::Upstream { cursor, skip };
+            let up = Position::Upstream { cursor, skip, anchor };
             prop_assert_eq!(decode(&encode(fp, &up), fp), Ok(up));
             prop_assert_eq!(decode(&encode(fp, &Position::Offset(offset)), fp), Ok(Position::Offset(offset)));
         }
@@ -341,7 +370,7 @@ mod tests {
             cut in 0usize..20, flip in 0usize..64, bit in 0u8..8,
         ) {
             let fp = binding().fingerprint();
-            let raw = encode(fp, &Position::Upstream { cursor: "upstream-cursor".into(), skip: 3 });
+            let raw = encode(fp, &Position::Upstream { cursor: "upstream-cursor".into(), skip: 3, anchor: "exec-1".into() });
             let truncated = &raw[..cut.min(raw.len())];
             if truncated != raw {
                 // A prefix decodes only when it still holds a full record of our fingerprint.

@@ -10,6 +10,9 @@
 //!   middle edge resumes right after it;
 //! - resuming at `(cursor, skip)` asks the upstream for `skip + first` items from `cursor`
 //!   (upstream cursors are not bound to `limit`), so it is still one request when that fits a page;
+//!   a mid-page position also names its edge's item (the anchor), so a resume lands right after
+//!   that item even when items were inserted or removed ahead of it since (new executions
+//!   arrive at the head of a `createdAt:desc` listing);
 //! - `first` beyond one upstream page follows `nextCursor` until served;
 //! - on the legacy contract (bare arrays), positions are plain offsets, and one extra item is
 //!   requested when it fits so that `hasNextPage` is exact.
@@ -79,18 +82,20 @@ pub enum PlanError<E> {
 }
 
 /// Serves `first` items after `start`, fetching upstream pages of at most `max_page` items with
-/// `fetch`.
+/// `fetch`. `key` gives an item's id (the anchor of mid-page positions).
 ///
 /// # Errors
 /// [`PlanError::Fetch`] as soon as one fetch fails (no partial slice), [`PlanError::NoProgress`]
 /// when the upstream repeats a `nextCursor`.
-pub async fn plan_slice<T, E, F, Fut>(
+pub async fn plan_slice<T, E, K, F, Fut>(
     start: Position,
     first: u32,
     max_page: u32,
+    key: K,
     mut fetch: F,
 ) -> Result<Slice<T>, PlanError<E>>
 where
+    K: Fn(&T) -> &str,
     F: FnMut(PageRequest) -> Fut,
     Fut: Future<Output = Result<Arc<Page<T>>, E>>,
 {
@@ -105,7 +110,11 @@ where
         end: start.clone(),
     };
     match start {
-        Position::Upstream { cursor, skip } => {
+        Position::Upstream {
+            cursor,
+            skip,
+            mut anchor,
+        } => {
             let mut cursor = cursor;
             let mut skip = u32::from(skip);
             let mut seen = Vec::new();
@@ -124,17 +133,32 @@ where
                 }
                 let len = page.items.len();
                 let next = page.next_cursor().map(str::to_owned);
-                let start_at = (skip as usize).min(len);
+                let items = &page.items;
+                let at_skip = (skip as usize).min(len);
+                // Land right after the anchor when it moved; else trust `skip`.
+                let (start_at, anchored) = if anchor.is_empty() {
+                    (at_skip, false)
+                } else if at_skip > 0 && key(&items[at_skip - 1]) == anchor {
+                    (at_skip, true)
+                } else {
+                    match items.iter().position(|item| key(item) == anchor) {
+                        Some(j) => (j + 1, true),
+                        None => (at_skip, false),
+                    }
+                };
+                anchor.clear();
                 let take = (need as usize).min(len - start_at);
                 for index in start_at..start_at + take {
                     let after = match &next {
                         Some(next) if index + 1 == len => Position::Upstream {
                             cursor: next.clone(),
                             skip: 0,
+                            anchor: String::new(),
                         },
                         _ => Position::Upstream {
                             cursor: cursor.clone(),
                             skip: (index + 1) as u8,
+                            anchor: key(&items[index]).to_owned(),
                         },
                     };
                     slice.end = after.clone();
@@ -157,7 +181,11 @@ where
                     return Err(PlanError::NoProgress { cursor: next });
                 }
                 seen.push(cursor);
-                skip = skip.saturating_sub(len as u32);
+                skip = if anchored {
+                    0
+                } else {
+                    skip.saturating_sub(len as u32)
+                };
                 cursor = next;
             }
         }
@@ -211,6 +239,8 @@ mod tests {
     /// An in-memory upstream of `n` items (0..n) with cursors "c<offset>", recording requests.
     struct Upstream {
         n: u32,
+        /// Items inserted at the head since the start (a live createdAt:desc listing).
+        head: Mutex<Vec<u32>>,
         requests: Mutex<Vec<PageRequest>>,
     }
 
@@ -218,6 +248,7 @@ mod tests {
         fn new(n: u32) -> Self {
             Self {
                 n,
+                head: Mutex::new(Vec::new()),
                 requests: Mutex::new(Vec::new()),
             }
         }
@@ -230,7 +261,19 @@ mod tests {
                 (None, None) => 0,
             };
             let to = (from + req.limit).min(self.n);
-            let items: Vec<u32> = (from.min(self.n)..to).collect();
+            let mut items: Vec<u32> = (from.min(self.n)..to).collect();
+            if req.cursor.is_none() && req.offset.is_none() {
+                // The first page shows the items inserted at the head since.
+                let head = self.head.lock().unwrap().clone();
+                items.splice(0..0, head);
+                items.truncate(req.limit as usize);
+            }
+            // Like the real upstream, the next cursor follows the last item returned.
+            let to = items
+                .iter()
+                .rev()
+                .find(|&&i| i < self.n)
+                .map_or(from, |&i| i + 1);
             let meta = (!legacy).then(|| PaginationMeta {
                 has_more: Some(to < self.n),
                 next_cursor: Some(if to < self.n {
@@ -255,8 +298,14 @@ mod tests {
             .block_on(f)
     }
 
+    /// The id of a test item: its number as text.
+    fn id(item: &u32) -> &str {
+        static IDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        &IDS.get_or_init(|| (0..3000).map(|i| i.to_string()).collect())[*item as usize]
+    }
+
     fn slice(up: &Upstream, start: Position, first: u32, legacy: bool) -> Slice<u32> {
-        run(plan_slice(start, first, 100, |r| up.fetch(r, legacy))).unwrap()
+        run(plan_slice(start, first, 100, id, |r| up.fetch(r, legacy))).unwrap()
     }
 
     fn items(s: &Slice<u32>) -> Vec<u32> {
@@ -311,7 +360,8 @@ mod tests {
             middle,
             Position::Upstream {
                 cursor: String::new(),
-                skip: 7
+                skip: 7,
+                anchor: "6".into(),
             }
         );
         let next = slice(&up, middle, 20, false);
@@ -323,7 +373,8 @@ mod tests {
             next.end,
             Position::Upstream {
                 cursor: "c27".into(),
-                skip: 0
+                skip: 0,
+                anchor: String::new(),
             }
         );
     }
@@ -358,6 +409,7 @@ mod tests {
             Position::Upstream {
                 cursor: "c20".into(),
                 skip: 0,
+                anchor: String::new(),
             },
             20,
             false,
@@ -369,17 +421,54 @@ mod tests {
 
     #[test]
     fn repeated_upstream_cursor_is_an_error_not_a_loop() {
-        let result = run(plan_slice(Position::start(false), 50, 100, |_req| async {
-            Ok::<_, ()>(Arc::new(Page {
-                items: vec![1u32],
-                meta: Some(PaginationMeta {
-                    has_more: Some(true),
-                    next_cursor: Some("same".into()),
-                    total: None,
-                }),
-            }))
-        }));
+        let result = run(plan_slice(
+            Position::start(false),
+            50,
+            100,
+            id,
+            |_req| async {
+                Ok::<_, ()>(Arc::new(Page {
+                    items: vec![1u32],
+                    meta: Some(PaginationMeta {
+                        has_more: Some(true),
+                        next_cursor: Some("same".into()),
+                        total: None,
+                    }),
+                }))
+            },
+        ));
         assert!(matches!(result, Err(PlanError::NoProgress { .. })));
+    }
+
+    #[test]
+    fn resume_after_a_middle_edge_survives_inserts_at_the_head() {
+        // Items 1000.. arrive at the head of the first page after the client read it.
+        let up = Upstream::new(100);
+        let first = slice(&up, Position::start(false), 20, false);
+        let middle = first.edges[9].after.clone();
+        assert_eq!(*first.edges[9].item(), 9);
+        up.head.lock().unwrap().extend([1000, 1001, 1002]);
+        let next = slice(&up, middle, 5, false);
+        assert_eq!(
+            items(&next),
+            vec![10, 11, 12, 13, 14],
+            "lands right after item 9"
+        );
+        // Removed ahead of it: the anchor is found earlier in the page.
+        let up = Upstream::new(100);
+        let start = Position::Upstream {
+            cursor: String::new(),
+            skip: 12,
+            anchor: "9".into(),
+        };
+        assert_eq!(items(&slice(&up, start, 3, false)), vec![10, 11, 12]);
+        // An anchor that is gone falls back to the position.
+        let start = Position::Upstream {
+            cursor: String::new(),
+            skip: 4,
+            anchor: "gone".into(),
+        };
+        assert_eq!(items(&slice(&up, start, 2, false)), vec![4, 5]);
     }
 
     proptest! {

@@ -281,6 +281,14 @@ where
     conn
 }
 
+fn execution_id(e: &models::JobExecution) -> &str {
+    e.metadata.id.as_deref().unwrap_or("")
+}
+
+fn job_name(j: &models::Job) -> &str {
+    &j.metadata.name
+}
+
 /// Resolves a job's executions as a connection (shared by `Query.jobExecutions` and
 /// `Job.executions`).
 pub(crate) async fn executions_connection(
@@ -308,17 +316,23 @@ pub(crate) async fn executions_connection(
     let fingerprint = binding.fingerprint();
     let start = start_position(args.after.as_deref(), &binding)?;
     let loader = ctx.data_unchecked::<SharedLoader>();
-    let slice = pagination::plan_slice(start, args.first, EXECUTIONS_PAGE_MAX, |page| {
-        loader::load(
-            loader,
-            ExecutionsKey {
-                job: job.to_owned(),
-                sort,
-                query: args.query.clone(),
-                page,
-            },
-        )
-    })
+    let slice = pagination::plan_slice(
+        start,
+        args.first,
+        EXECUTIONS_PAGE_MAX,
+        execution_id,
+        |page| {
+            loader::load(
+                loader,
+                ExecutionsKey {
+                    job: job.to_owned(),
+                    sort,
+                    query: args.query.clone(),
+                    page,
+                },
+            )
+        },
+    )
     .await
     .map_err(plan_error)?;
     Ok(connection(slice, fingerprint, JobExecution::in_page))
@@ -423,7 +437,7 @@ impl Query {
         let fingerprint = binding.fingerprint();
         let start = start_position(args.after.as_deref(), &binding)?;
         let loader = ctx.data_unchecked::<SharedLoader>();
-        let slice = pagination::plan_slice(start, args.first, JOBS_PAGE_MAX, |page| {
+        let slice = pagination::plan_slice(start, args.first, JOBS_PAGE_MAX, job_name, |page| {
             loader::load(
                 loader,
                 JobsKey {
