@@ -148,7 +148,7 @@ where
                 };
                 anchor.clear();
                 let take = (need as usize).min(len - start_at);
-                for index in start_at..start_at + take {
+                for (index, item) in items.iter().enumerate().skip(start_at).take(take) {
                     let after = match &next {
                         Some(next) if index + 1 == len => Position::Upstream {
                             cursor: next.clone(),
@@ -158,7 +158,7 @@ where
                         _ => Position::Upstream {
                             cursor: cursor.clone(),
                             skip: (index + 1) as u8,
-                            anchor: key(&items[index]).to_owned(),
+                            anchor: key(item).to_owned(),
                         },
                     };
                     slice.end = after.clone();
