@@ -5,7 +5,9 @@ use std::time::Duration;
 use blaxel_emulator::{EmulatorConfig, EmulatorHandle};
 use blaxel_gateway::{AppState, Limits};
 use blaxel_models::ApiVersion;
-use blaxel_transport::{Client, ClientConfig, RetryPolicy, Token};
+use blaxel_transport::{
+    CircuitBreakerConfig, Client, ClientConfig, RetryBudget, RetryPolicy, Token,
+};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -29,6 +31,12 @@ pub struct GatewayOptions {
     pub attempts: u32,
     /// Gateway limits.
     pub limits: Limits,
+    /// Retry budget of the upstream client.
+    pub retry_budget: RetryBudget,
+    /// Circuit breaker of the upstream client.
+    pub circuit_breaker: CircuitBreakerConfig,
+    /// Upstream requests in flight at once, across callers.
+    pub max_concurrent_upstream: usize,
 }
 
 impl Default for GatewayOptions {
@@ -40,6 +48,9 @@ impl Default for GatewayOptions {
             upstream_timeout: Duration::from_secs(5),
             attempts: 1,
             limits: Limits::default(),
+            retry_budget: RetryBudget::default(),
+            circuit_breaker: CircuitBreakerConfig::default(),
+            max_concurrent_upstream: 64,
         }
     }
 }
@@ -77,6 +88,9 @@ pub async fn gateway(upstream: &str, options: GatewayOptions) -> Gateway {
             max_backoff: Duration::from_millis(20),
             ..RetryPolicy::default()
         },
+        retry_budget: options.retry_budget,
+        circuit_breaker: options.circuit_breaker,
+        max_concurrent_requests: options.max_concurrent_upstream,
         ..ClientConfig::default()
     })
     .expect("client");

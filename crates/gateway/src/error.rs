@@ -75,7 +75,9 @@ pub fn cursor_error(arg: &str, err: &CursorError) -> async_graphql::Error {
 pub fn code_of(err: &UpstreamError) -> Code {
     match err {
         UpstreamError::InvalidRequest { .. } => Code::BadUserInput,
-        UpstreamError::Connect { .. } => Code::UpstreamUnavailable,
+        UpstreamError::Connect { .. } | UpstreamError::CircuitOpen { .. } => {
+            Code::UpstreamUnavailable
+        }
         UpstreamError::Timeout { .. } => Code::UpstreamTimeout,
         UpstreamError::Unauthenticated { .. } => Code::Unauthenticated,
         UpstreamError::Forbidden { .. } => Code::Forbidden,
@@ -91,7 +93,8 @@ pub fn code_of(err: &UpstreamError) -> Code {
 }
 
 /// Maps an upstream error to a GraphQL error with a helpful message: what failed, the upstream
-/// status and its own message, and for 429 `extensions.retryAfter` (seconds).
+/// status and its own message, and for 429 and an open circuit breaker `extensions.retryAfter`
+/// (whole seconds, rounded up).
 pub fn upstream(err: &UpstreamError) -> async_graphql::Error {
     let code = code_of(err);
     let upstream_message = err
@@ -129,7 +132,9 @@ pub fn upstream(err: &UpstreamError) -> async_graphql::Error {
         _ => message,
     };
     let status = err.status().map(|s| s.as_u16());
-    let retry_after = err.retry_after().map(|d| d.as_secs());
+    let retry_after = err
+        .retry_after()
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
     async_graphql::Error::new(message).extend_with(|_, e| {
         e.set("code", code.as_str());
         if let Some(status) = status {

@@ -8,7 +8,9 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use blaxel_gateway::{AppState, Limits};
 use blaxel_models::ApiVersion;
-use blaxel_transport::{Client, ClientConfig, RetryPolicy, Token};
+use blaxel_transport::{
+    CircuitBreakerConfig, Client, ClientConfig, RetryBudget, RetryPolicy, Token,
+};
 use clap::Parser;
 use tracing::{info, warn};
 
@@ -49,6 +51,31 @@ struct Args {
     /// Attempts per idempotent upstream call (1 = no retry).
     #[arg(long, env = "GATEWAY_UPSTREAM_ATTEMPTS", default_value_t = 3)]
     upstream_attempts: u32,
+
+    /// Retries allowed per 100 upstream calls of the budget window (retry budget).
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_PERCENT", default_value_t = 20)]
+    retry_budget_percent: u32,
+
+    /// Retries allowed per second whatever the traffic (retry budget reserve).
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_MIN_PER_SEC", default_value_t = 10)]
+    retry_budget_min_per_sec: u32,
+
+    /// How long an upstream call counts toward the retry budget, seconds (1 to 60).
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_WINDOW_SECS", default_value_t = 10)]
+    retry_budget_window_secs: u64,
+
+    /// Upstream failures in a row (connection errors, timeouts, 5xx) that open the circuit
+    /// breaker; 0 disables it.
+    #[arg(long, env = "GATEWAY_BREAKER_FAILURES", default_value_t = 5)]
+    breaker_failures: u32,
+
+    /// How long an open circuit breaker fails fast before probing the upstream, ms.
+    #[arg(long, env = "GATEWAY_BREAKER_OPEN_MS", default_value_t = 5_000)]
+    breaker_open_ms: u64,
+
+    /// Probes let through at once while the circuit breaker is half-open.
+    #[arg(long, env = "GATEWAY_BREAKER_PROBES", default_value_t = 1)]
+    breaker_probes: u32,
 
     /// Timeout of a whole GraphQL request, ms.
     #[arg(long, env = "GATEWAY_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -153,6 +180,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         retry: RetryPolicy {
             max_attempts: args.upstream_attempts.max(1),
             ..RetryPolicy::default()
+        },
+        retry_budget: RetryBudget {
+            window: Duration::from_secs(args.retry_budget_window_secs),
+            min_per_sec: args.retry_budget_min_per_sec,
+            retry_percent: args.retry_budget_percent,
+        },
+        circuit_breaker: CircuitBreakerConfig {
+            failure_threshold: args.breaker_failures,
+            open_for: Duration::from_millis(args.breaker_open_ms),
+            half_open_probes: args.breaker_probes.max(1),
         },
         max_concurrent_requests: args.max_concurrent_upstream.max(1),
         ..ClientConfig::default()

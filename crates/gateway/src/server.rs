@@ -9,17 +9,19 @@ use std::{sync::Arc, time::Duration};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
-    Router,
-    extract::State,
+    Json, Router,
+    body::Body,
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
+    middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 use blaxel_transport::{Client, Credentials, Token};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
 
 use crate::{
+    error::Code,
     limits::{LimitsExtension, OperationLimits},
     loader::{RequestContext, UpstreamLoader},
     schema::{self, GatewaySchema, SchemaLimits},
@@ -114,12 +116,84 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            limits.request_timeout,
-        ))
+        .layer(middleware::from_fn_with_state(limits, request_limits))
         .with_state(state)
+}
+
+/// A whole-request error as a GraphQL response: `{"errors": [{"message", "extensions": {"code",
+/// "limit", "max"}}]}` with the HTTP `status`.
+fn limit_error(status: StatusCode, code: Code, limit: &str, max: u64, message: String) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": message,
+            "extensions": {"code": code.as_str(), "limit": limit, "max": max},
+        }],
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Body size and request timeout, answered as GraphQL errors rather than bare statuses:
+/// a body over `max_body_bytes` is a 413 `QUERY_TOO_COMPLEX` naming `maxBodyBytes` (checked on
+/// `Content-Length` before reading, and while reading a body without one); a request past
+/// `request_timeout` is a 504 `UPSTREAM_TIMEOUT` naming `requestTimeoutMs`.
+async fn request_limits(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let max = limits.max_body_bytes;
+    let too_large = |size: Option<u64>| {
+        let asked = size
+            .map(|n| format!("{n} bytes"))
+            .unwrap_or_else(|| "larger".to_owned());
+        limit_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::QueryTooComplex,
+            "maxBodyBytes",
+            max as u64,
+            format!("request body is {asked}, over the limit of {max} bytes (maxBodyBytes)"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large(declared);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, max).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                return too_large(None);
+            }
+            return limit_error(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "maxBodyBytes",
+                max as u64,
+                "the request body could not be read".to_owned(),
+            );
+        }
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let timeout = limits.request_timeout;
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("gateway_request_timeouts_total").increment(1);
+            let ms = timeout.as_millis() as u64;
+            limit_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                Code::UpstreamTimeout,
+                "requestTimeoutMs",
+                ms,
+                format!(
+                    "the request did not complete within the gateway's timeout of {ms} ms (requestTimeoutMs)"
+                ),
+            )
+        }
+    }
 }
 
 /// The bearer token of `Authorization` or `X-Blaxel-Authorization` (scheme `Bearer`,

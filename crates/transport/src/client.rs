@@ -23,9 +23,11 @@ use http::{
 use reqwest::Url;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use tokio::sync::Semaphore;
+use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::{
-    ClientConfig, Credentials, Error,
+    CircuitState, ClientConfig, Credentials, Error,
+    breaker::{Breaker, Outcome},
     error::snippet,
     request::{
         DEFAULT_EXECUTIONS_LIMIT, ListExecutionsRequest, ListJobsRequest, ListTasksRequest, Query,
@@ -40,8 +42,8 @@ pub const X_BLAXEL_WORKSPACE: HeaderName = HeaderName::from_static("x-blaxel-wor
 /// A typed client of Blaxel's control-plane jobs API.
 ///
 /// Cheap to clone (an `Arc` inside); every clone shares one `reqwest::Client` (one connection
-/// pool) and one concurrency bound. Each call takes [`Credentials`], so one client serves every
-/// caller of a gateway.
+/// pool), one concurrency bound, one retry budget and one circuit breaker. Each call takes
+/// [`Credentials`], so one client serves every caller of a gateway.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -52,6 +54,8 @@ struct Inner {
     base: Url,
     http: reqwest::Client,
     in_flight: Semaphore,
+    budget: TpsBudget,
+    breaker: Breaker,
 }
 
 impl fmt::Debug for Client {
@@ -62,6 +66,7 @@ impl fmt::Debug for Client {
                 "available_permits",
                 &self.inner.in_flight.available_permits(),
             )
+            .field("circuit", &self.inner.breaker.state())
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +87,8 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when `base_url` is not an absolute `http`/`https` URL,
-    /// `max_concurrent_requests` is 0, or `user_agent`/`workspace` are not valid header values;
+    /// `max_concurrent_requests` is 0, the retry budget's `window` is outside 1..=60 s or its
+    /// `retry_percent` over 1000, or `user_agent`/`workspace` are not valid header values;
     /// [`Error::Build`] when reqwest cannot build its client.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         // Err means a provider is already installed, which is just as good.
@@ -99,6 +105,19 @@ impl Client {
         }
         if config.max_concurrent_requests == 0 {
             return Err(invalid("max_concurrent_requests must be at least 1".into()));
+        }
+        let budget = &config.retry_budget;
+        if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&budget.window) {
+            return Err(invalid(format!(
+                "retry_budget.window must be between 1 s and 60 s, got {:?}",
+                budget.window
+            )));
+        }
+        if budget.retry_percent > 1000 || budget.min_per_sec >= i32::MAX as u32 {
+            return Err(invalid(format!(
+                "retry_budget.retry_percent must be at most 1000 (got {}) and min_per_sec below 2^31 (got {})",
+                budget.retry_percent, budget.min_per_sec
+            )));
         }
         if let Some(workspace) = &config.workspace {
             HeaderValue::from_str(workspace).map_err(|_| {
@@ -135,6 +154,13 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 in_flight: Semaphore::new(config.max_concurrent_requests),
+                // Checked above: the window is within 1..=60 s, the percent within 0..=1000.
+                budget: TpsBudget::new(
+                    budget.window,
+                    budget.min_per_sec,
+                    budget.retry_percent as f32 / 100.0,
+                ),
+                breaker: Breaker::new(config.circuit_breaker.clone()),
                 config,
                 base,
                 http,
@@ -145,6 +171,11 @@ impl Client {
     /// The configuration this client was built from.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// The state of this upstream's circuit breaker (shared by every clone).
+    pub fn circuit_state(&self) -> CircuitState {
+        self.inner.breaker.state()
     }
 
     /// `GET /jobs` (ListJobs): one page of the workspace's jobs.
@@ -403,13 +434,20 @@ impl Client {
             .with_jitter_seed(random_seed());
         let started = Instant::now();
         let mut retried_short_body = false;
+        let budget = &self.inner.budget;
+        // Every call earns retries for the calls of the window; each retry spends some.
+        budget.deposit();
 
         let attempt = || self.attempt::<T>(&call, &url, &headers);
         let retrying = attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|error: &Error| {
-                if !error.is_retryable() {
+                if !error.is_retryable() || matches!(error, Error::CircuitOpen { .. }) {
+                    return false;
+                }
+                // A breaker that opened meanwhile answers the retry anyway: keep the real error.
+                if self.inner.breaker.state() == CircuitState::Open {
                     return false;
                 }
                 // A body that ended early is worth one retry, not more.
@@ -418,6 +456,15 @@ impl Client {
                         return false;
                     }
                     retried_short_body = true;
+                }
+                if !budget.withdraw() {
+                    tracing::debug!(
+                        method = %call.method,
+                        path = url.path(),
+                        error = %error,
+                        "retry budget exhausted: not retrying"
+                    );
+                    return false;
                 }
                 true
             })
@@ -448,8 +495,26 @@ impl Client {
         }
     }
 
-    /// One attempt: a concurrency permit, the exchange under `request_timeout`, then decoding.
+    /// One attempt: leave from the circuit breaker (or [`Error::CircuitOpen`] at once), then the
+    /// exchange, whose outcome the breaker records.
     async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        url: &Url,
+        headers: &HeaderMap,
+    ) -> Result<T, Error> {
+        let permit = self
+            .inner
+            .breaker
+            .acquire()
+            .map_err(|retry_in| Error::CircuitOpen { retry_in })?;
+        let result = self.exchange(call, url, headers).await;
+        permit.record(Outcome::of(&result));
+        result
+    }
+
+    /// A concurrency permit, the exchange under `request_timeout`, then decoding.
+    async fn exchange<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
         url: &Url,

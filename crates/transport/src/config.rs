@@ -4,6 +4,8 @@ use std::{fmt, time::Duration};
 
 use blaxel_models::ApiVersion;
 
+use crate::CircuitBreakerConfig;
+
 /// The production control-plane base URL (`servers[0]` of Blaxel's OpenAPI spec).
 pub const DEFAULT_BASE_URL: &str = "https://api.blaxel.ai/v0";
 
@@ -121,6 +123,44 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The retry budget of a [`Client`](crate::Client): retries may add at most `retry_percent` %
+/// to the calls of the last `window`, plus `min_per_sec` retries per second, so that a failing
+/// upstream sees its load grow by a bounded fraction instead of being multiplied by the
+/// attempts. A retry past the budget is not made: the call fails with the error it had.
+///
+/// Built on tower's `retry::budget::TpsBudget` (Finagle's design): each call deposits, each
+/// retry withdraws, and deposits expire after `window`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryBudget {
+    /// How long a call counts toward the budget; 1 s to 60 s. Default 10 s.
+    pub window: Duration,
+    /// Retries allowed per second whatever the traffic, for quiet clients. Default 10.
+    pub min_per_sec: u32,
+    /// Retries allowed per 100 calls of the window, 0 to 1000. Default 20.
+    pub retry_percent: u32,
+}
+
+impl RetryBudget {
+    /// A budget that never limits retries (only `max_attempts` does).
+    pub fn unlimited() -> Self {
+        Self {
+            window: Duration::from_secs(1),
+            min_per_sec: i32::MAX as u32 - 1,
+            retry_percent: 1000,
+        }
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(10),
+            min_per_sec: 10,
+            retry_percent: 20,
+        }
+    }
+}
+
 /// Everything a [`Client`](crate::Client) is built from.
 ///
 /// `Debug` never shows the token (see [`Token`]).
@@ -142,6 +182,10 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Retry policy, see [`RetryPolicy`].
     pub retry: RetryPolicy,
+    /// Cap on retries across all calls, see [`RetryBudget`].
+    pub retry_budget: RetryBudget,
+    /// Circuit breaker of this upstream, see [`CircuitBreakerConfig`].
+    pub circuit_breaker: CircuitBreakerConfig,
     /// `User-Agent` header. Default `blaxel-transport/<crate version>`.
     pub user_agent: String,
     /// Bound on upstream requests in flight at once across all clones of the client (a tokio
@@ -175,6 +219,8 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            retry_budget: RetryBudget::default(),
+            circuit_breaker: CircuitBreakerConfig::default(),
             user_agent: concat!("blaxel-transport/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_concurrent_requests: 64,
             http2_prior_knowledge: false,

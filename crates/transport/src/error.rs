@@ -94,6 +94,7 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 /// | `Http` | any other non-2xx | 500, 502, 503, 504 |
 /// | `InvalidPayload` | a 2xx body that does not decode | once, when the body ended early |
 /// | `CursorLoop` | a listing stream saw the same `nextCursor` twice | no |
+/// | `CircuitOpen` | the circuit breaker is open: nothing was sent | no (later) |
 ///
 /// No message contains a credential.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +190,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The upstream failed repeatedly and the circuit breaker is open: nothing was sent.
+    #[error("upstream circuit breaker is open after repeated failures; next probe in {retry_in:?}")]
+    CircuitOpen {
+        /// Time until the breaker lets a probe through.
+        retry_in: Duration,
+    },
     /// A listing stream received a `nextCursor` it had already followed.
     #[error("upstream returned cursor {cursor:?} twice")]
     CursorLoop {
@@ -214,14 +221,18 @@ impl Error {
     }
 
     /// True when the same request may succeed later: connection failures, timeouts, 429,
-    /// 500/502/503/504 (or another 5xx whose body says `retryable: true`), and a 2xx body that
-    /// ended early (empty or truncated).
+    /// 500/502/503/504 (or another 5xx whose body says `retryable: true`), a 2xx body that
+    /// ended early (empty or truncated), and an open circuit breaker (after
+    /// [`Error::retry_after`]; the client itself does not retry it).
     ///
     /// The client retries such errors itself on idempotent calls; this tells a caller whether
     /// retrying later is worth it.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Connect { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
+            Self::Connect { .. }
+            | Self::Timeout { .. }
+            | Self::RateLimited { .. }
+            | Self::CircuitOpen { .. } => true,
             Self::Http { status, body } => {
                 matches!(status.as_u16(), 500 | 502 | 503 | 504)
                     || (status.is_server_error() && body.retryable == Some(true))
@@ -231,10 +242,11 @@ impl Error {
         }
     }
 
-    /// The `Retry-After` delay of a 429.
+    /// The `Retry-After` delay of a 429, or the time until an open circuit breaker probes.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::CircuitOpen { retry_in } => Some(*retry_in),
             _ => None,
         }
     }

@@ -12,7 +12,10 @@
 //!   `Accept`, with per-call [`Credentials`] so a gateway forwards each caller's own;
 //! - request checks before anything is sent (limits, `q` length, empty names);
 //! - retries of idempotent calls only, with exponential backoff and jitter (the `backon` crate),
-//!   `Retry-After`, and bounds on attempts and total time ([`RetryPolicy`]);
+//!   `Retry-After`, and bounds on attempts and total time ([`RetryPolicy`]), under a retry budget
+//!   shared by all calls ([`RetryBudget`]) so that a failing upstream is not hammered;
+//! - a circuit breaker per upstream ([`CircuitBreakerConfig`]): after repeated failures, calls
+//!   fail at once with [`Error::CircuitOpen`] until a probe gets an answer;
 //! - one [`Error`] enum separating transport failure, timeout, 401/403/404, rejected cursors,
 //!   429, other statuses with the decoded upstream body, and undecodable payloads;
 //! - a bound on concurrent upstream requests, and one shared connection pool.
@@ -37,14 +40,16 @@
 //! # }
 //! ```
 
+mod breaker;
 mod client;
 mod config;
 mod error;
 mod request;
 
 pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
+pub use breaker::{CircuitBreakerConfig, CircuitState};
 pub use client::{BLAXEL_VERSION, Client, X_BLAXEL_WORKSPACE};
-pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryPolicy, Token};
+pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token};
 pub use error::{ApiErrorBody, Error, SNIPPET_BYTES};
 pub use request::{
     DEFAULT_EXECUTIONS_LIMIT, ListExecutionsRequest, ListJobsRequest, ListTasksRequest,

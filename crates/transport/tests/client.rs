@@ -10,8 +10,9 @@ use std::{
 use blaxel_emulator::{EmulatorConfig, EmulatorHandle, Fault, FaultBody};
 use blaxel_models::{CreateJobExecutionRequest, JobExecutionStatus};
 use blaxel_transport::{
-    ApiVersion, Client, ClientConfig, Credentials, Error, ListExecutionsRequest, ListJobsRequest,
-    ListTasksRequest, PaginationSort, RetryPolicy, Token,
+    ApiVersion, CircuitBreakerConfig, CircuitState, Client, ClientConfig, Credentials, Error,
+    ListExecutionsRequest, ListJobsRequest, ListTasksRequest, PaginationSort, RetryBudget,
+    RetryPolicy, Token,
 };
 use futures::TryStreamExt;
 use http::StatusCode;
@@ -485,7 +486,13 @@ async fn transient_503_succeeds_on_the_third_attempt() {
 
 #[tokio::test]
 async fn server_errors_become_http_after_the_retries() {
-    let (emu, client) = setup().await;
+    let emu = emulator(EmulatorConfig::default()).await;
+    // 13 failures in a row: the breaker would open (see `circuit_breaker_*`).
+    let client = Client::new(ClientConfig {
+        circuit_breaker: CircuitBreakerConfig::disabled(),
+        ..config(&emu)
+    })
+    .unwrap();
     for status in [500u16, 502, 503, 504] {
         emu.emulator().reset_stats();
         emu.emulator().set_faults(vec![Fault {
@@ -1023,4 +1030,140 @@ async fn http2_prior_knowledge_works_against_the_emulator() {
     })
     .unwrap();
     client.get_job_execution(&me(), JOB, EXEC).await.unwrap();
+}
+
+#[tokio::test]
+async fn retry_budget_caps_retries_at_a_fraction_of_calls() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let client = Client::new(ClientConfig {
+        // No reserve: retries come only from the 20 % of calls.
+        retry_budget: RetryBudget {
+            window: Duration::from_secs(10),
+            min_per_sec: 0,
+            retry_percent: 20,
+        },
+        circuit_breaker: CircuitBreakerConfig::disabled(),
+        ..config(&emu)
+    })
+    .unwrap();
+    emu.emulator().set_faults(vec![Fault {
+        status: Some(503),
+        ..fault(GET_EXECUTION)
+    }]);
+    let calls = 50u64;
+    for _ in 0..calls {
+        let err = client
+            .get_job_execution(&me(), JOB, EXEC)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    let sent = requests(&emu, GET_EXECUTION);
+    // Without the budget: 150 (3 attempts each). With it: 50 + 20 % of 50.
+    assert!(
+        (calls..=calls + calls / 5 + 1).contains(&sent),
+        "{sent} upstream requests for {calls} calls"
+    );
+}
+
+#[tokio::test]
+async fn circuit_breaker_opens_fails_fast_and_recovers() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let client = Client::new(ClientConfig {
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..fast_retry()
+        },
+        circuit_breaker: CircuitBreakerConfig {
+            failure_threshold: 3,
+            open_for: Duration::from_millis(200),
+            half_open_probes: 1,
+        },
+        ..config(&emu)
+    })
+    .unwrap();
+    // 4xx answers are not failures.
+    for _ in 0..5 {
+        let err = client
+            .get_job_execution(&me(), JOB, "exec-nope")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    }
+    assert_eq!(client.circuit_state(), CircuitState::Closed);
+    emu.emulator().set_faults(vec![Fault {
+        status: Some(503),
+        ..fault("*")
+    }]);
+    emu.emulator().reset_stats();
+    for _ in 0..3 {
+        let err = client.get_job(&me(), JOB).await.unwrap_err();
+        assert!(matches!(err, Error::Http { .. }), "{err:?}");
+    }
+    assert_eq!(client.circuit_state(), CircuitState::Open);
+    for _ in 0..20 {
+        let err = client.get_job(&me(), JOB).await.unwrap_err();
+        assert!(matches!(err, Error::CircuitOpen { .. }), "{err:?}");
+        assert!(err.retry_after().is_some() && err.is_retryable());
+    }
+    assert_eq!(emu.emulator().stats().total, 3, "nothing sent while open");
+    // Half-open: a failing probe opens it again.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let err = client.get_job(&me(), JOB).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Http { .. }),
+        "the probe went out: {err:?}"
+    );
+    assert_eq!(client.circuit_state(), CircuitState::Open);
+    // The upstream recovers: the next probe closes it.
+    emu.emulator().clear_faults();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    client.get_job(&me(), JOB).await.unwrap();
+    assert_eq!(client.circuit_state(), CircuitState::Closed);
+    client.get_job(&me(), JOB).await.unwrap();
+}
+
+#[tokio::test]
+async fn breaker_opening_mid_call_returns_the_upstream_error() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let client = Client::new(ClientConfig {
+        circuit_breaker: CircuitBreakerConfig {
+            failure_threshold: 2,
+            open_for: Duration::from_secs(30),
+            half_open_probes: 1,
+        },
+        ..config(&emu)
+    })
+    .unwrap();
+    emu.emulator().set_faults(vec![Fault {
+        status: Some(502),
+        ..fault(GET_EXECUTION)
+    }]);
+    let err = client
+        .get_job_execution(&me(), JOB, EXEC)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY), "{err:?}");
+    assert_eq!(requests(&emu, GET_EXECUTION), 2, "no retry once open");
+}
+
+#[test]
+fn bad_budget_is_a_config_error() {
+    for budget in [
+        RetryBudget {
+            window: Duration::from_millis(10),
+            ..RetryBudget::default()
+        },
+        RetryBudget {
+            retry_percent: 5000,
+            ..RetryBudget::default()
+        },
+    ] {
+        let err = Client::new(ClientConfig {
+            retry_budget: budget,
+            ..ClientConfig::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    }
 }

@@ -1,0 +1,334 @@
+//! The circuit breaker of one upstream (one [`Client`](crate::Client) and its clones).
+//!
+//! Closed: every attempt goes out; `failure_threshold` failures in a row (connection errors,
+//! timeouts, 5xx) open it. Open: attempts fail at once with
+//! [`Error::CircuitOpen`](crate::Error::CircuitOpen) for `open_for`. Then half-open: up to
+//! `half_open_probes` attempts go out as probes while the others still fail at once; a probe
+//! that gets an answer closes the breaker, a probe that fails opens it again.
+//!
+//! Why not a crate: `failsafe` (the established one) lets every call through while half-open,
+//! which is the thundering herd a breaker is meant to spare a recovering upstream, cannot say
+//! how long it stays open (`retry_in`), and brings a second `rand`; the tower breakers are young
+//! 0.x layers over a `Service`, and this client is not one. The state machine is three states
+//! behind one mutex, never held across an await, and unit-tested below with an explicit clock.
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use crate::Error;
+
+/// Circuit breaker settings of a [`ClientConfig`](crate::ClientConfig).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CircuitBreakerConfig {
+    /// Failed attempts in a row (connection error, timeout, 5xx) that open the breaker;
+    /// `0` disables it. 4xx, 429 and undecodable 2xx bodies are not failures: the upstream is
+    /// up and answering. Default 5.
+    pub failure_threshold: u32,
+    /// How long the breaker stays open before it lets probes through. Default 5 s.
+    pub open_for: Duration,
+    /// Attempts let through at once while half-open (at least 1). Default 1.
+    pub half_open_probes: u32,
+}
+
+impl CircuitBreakerConfig {
+    /// A breaker that never opens.
+    pub fn disabled() -> Self {
+        Self {
+            failure_threshold: 0,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(5),
+            half_open_probes: 1,
+        }
+    }
+}
+
+/// The state of a client's circuit breaker ([`Client::circuit_state`](crate::Client::circuit_state)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CircuitState {
+    /// Attempts go out.
+    Closed,
+    /// Attempts fail at once with [`Error::CircuitOpen`](crate::Error::CircuitOpen).
+    Open,
+    /// Probes go out; their outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+/// What one attempt says about the upstream's health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It answered (2xx, or a 4xx about the request itself).
+    Healthy,
+    /// No answer, or a 5xx.
+    Failed,
+    /// Says nothing either way (429, a 2xx body that does not decode): counts as an answer
+    /// for a probe, leaves the failure count alone otherwise.
+    Neutral,
+}
+
+impl Outcome {
+    pub(crate) fn of<T>(result: &Result<T, Error>) -> Self {
+        match result {
+            Ok(_) => Self::Healthy,
+            Err(Error::Connect { .. } | Error::Timeout { .. }) => Self::Failed,
+            Err(Error::Http { status, .. }) if status.is_server_error() => Self::Failed,
+            Err(Error::RateLimited { .. } | Error::InvalidPayload { .. }) => Self::Neutral,
+            Err(_) => Self::Healthy,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { probes: u32 },
+}
+
+#[derive(Debug)]
+pub(crate) struct Breaker {
+    config: CircuitBreakerConfig,
+    state: Mutex<State>,
+}
+
+/// Leave to make one attempt; record its outcome with [`Permit::record`]. A probe's permit
+/// dropped without a record (the attempt was cancelled) frees its probe slot.
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    breaker: &'a Breaker,
+    probe: bool,
+}
+
+impl Breaker {
+    pub(crate) fn new(config: CircuitBreakerConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is valid after any panic (plain assignments), so a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn state(&self) -> CircuitState {
+        match *self.lock() {
+            State::Closed { .. } => CircuitState::Closed,
+            State::Open { until } if Instant::now() >= until => CircuitState::HalfOpen,
+            State::Open { .. } => CircuitState::Open,
+            State::HalfOpen { .. } => CircuitState::HalfOpen,
+        }
+    }
+
+    /// Leave for one attempt, or how long until the breaker lets probes through.
+    pub(crate) fn acquire(&self) -> Result<Permit<'_>, Duration> {
+        self.acquire_at(Instant::now())
+    }
+
+    fn acquire_at(&self, now: Instant) -> Result<Permit<'_>, Duration> {
+        if self.config.failure_threshold == 0 {
+            return Ok(Permit {
+                breaker: self,
+                probe: false,
+            });
+        }
+        let mut state = self.lock();
+        if let State::Open { until } = *state {
+            if now < until {
+                return Err(until - now);
+            }
+            *state = State::HalfOpen { probes: 0 };
+            tracing::info!("upstream circuit breaker half-open: probing");
+        }
+        match &mut *state {
+            State::Closed { .. } => Ok(Permit {
+                breaker: self,
+                probe: false,
+            }),
+            State::HalfOpen { probes } if *probes < self.config.half_open_probes.max(1) => {
+                *probes += 1;
+                Ok(Permit {
+                    breaker: self,
+                    probe: true,
+                })
+            }
+            // Probes are out: the others wait for their verdict, a short while.
+            State::HalfOpen { .. } => Err(self.config.open_for.min(Duration::from_secs(1))),
+            State::Open { .. } => unreachable!("an open breaker was handled above"),
+        }
+    }
+
+    fn record_at(&self, probe: bool, outcome: Outcome, now: Instant) {
+        if self.config.failure_threshold == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        match (&mut *state, outcome) {
+            (State::Closed { failures }, Outcome::Failed) => {
+                *failures += 1;
+                if *failures >= self.config.failure_threshold {
+                    tracing::warn!(
+                        failures = *failures,
+                        open_for_ms = self.config.open_for.as_millis() as u64,
+                        "upstream circuit breaker opened: failing fast"
+                    );
+                    *state = State::Open {
+                        until: now + self.config.open_for,
+                    };
+                }
+            }
+            (State::Closed { failures }, Outcome::Healthy) => *failures = 0,
+            (State::HalfOpen { .. }, Outcome::Failed) if probe => {
+                tracing::warn!("upstream circuit breaker probe failed: open again");
+                *state = State::Open {
+                    until: now + self.config.open_for,
+                };
+            }
+            (State::HalfOpen { .. }, Outcome::Healthy | Outcome::Neutral) if probe => {
+                tracing::info!("upstream circuit breaker closed: the upstream answers again");
+                *state = State::Closed { failures: 0 };
+            }
+            // Attempts that started before the breaker opened say nothing about the probes.
+            _ => {}
+        }
+    }
+
+    fn release_probe(&self) {
+        if let State::HalfOpen { probes } = &mut *self.lock() {
+            *probes = probes.saturating_sub(1);
+        }
+    }
+}
+
+impl Permit<'_> {
+    /// Records the outcome of the attempt this permit allowed.
+    pub(crate) fn record(self, outcome: Outcome) {
+        self.breaker.record_at(self.probe, outcome, Instant::now());
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.probe {
+            self.breaker.release_probe();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breaker(threshold: u32) -> Breaker {
+        Breaker::new(CircuitBreakerConfig {
+            failure_threshold: threshold,
+            open_for: Duration::from_secs(10),
+            half_open_probes: 1,
+        })
+    }
+
+    fn fail(b: &Breaker, now: Instant) {
+        let permit = b.acquire_at(now).expect("permitted");
+        b.record_at(permit.probe, Outcome::Failed, now);
+        std::mem::forget(permit);
+    }
+
+    #[test]
+    fn opens_after_consecutive_failures_only() {
+        let b = breaker(3);
+        let t0 = Instant::now();
+        fail(&b, t0);
+        fail(&b, t0);
+        // An answer resets the count; 429 and bad payloads leave it alone.
+        b.record_at(false, Outcome::Healthy, t0);
+        fail(&b, t0);
+        b.record_at(false, Outcome::Neutral, t0);
+        fail(&b, t0);
+        assert!(b.acquire_at(t0).is_ok());
+        fail(&b, t0);
+        let retry_in = b.acquire_at(t0 + Duration::from_secs(4)).unwrap_err();
+        assert_eq!(retry_in, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn half_open_lets_one_probe_through_and_its_outcome_decides() {
+        let b = breaker(1);
+        let t0 = Instant::now();
+        fail(&b, t0);
+        let t1 = t0 + Duration::from_secs(10);
+        let probe = b.acquire_at(t1).expect("probe");
+        assert!(probe.probe);
+        assert!(b.acquire_at(t1).is_err(), "one probe at a time");
+        // A late failure of an attempt that is not the probe changes nothing.
+        b.record_at(false, Outcome::Failed, t1);
+        b.record_at(true, Outcome::Failed, t1);
+        std::mem::forget(probe);
+        assert!(
+            b.acquire_at(t1 + Duration::from_secs(9)).is_err(),
+            "open again"
+        );
+        let t2 = t1 + Duration::from_secs(10);
+        let probe = b.acquire_at(t2).expect("probe");
+        b.record_at(true, Outcome::Healthy, t2);
+        std::mem::forget(probe);
+        assert!(
+            b.acquire_at(t2).is_ok() && b.acquire_at(t2).is_ok(),
+            "closed"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_probe_frees_its_slot() {
+        let b = breaker(1);
+        let t0 = Instant::now();
+        fail(&b, t0);
+        let t1 = t0 + Duration::from_secs(10);
+        drop(b.acquire_at(t1).expect("probe"));
+        assert!(b.acquire_at(t1).is_ok(), "the slot is free again");
+    }
+
+    #[test]
+    fn threshold_zero_never_opens() {
+        let b = breaker(0);
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            fail(&b, t0);
+        }
+        assert!(b.acquire_at(t0).is_ok());
+    }
+
+    #[test]
+    fn outcomes() {
+        use http::StatusCode;
+        let http = |s: u16| {
+            Outcome::of::<()>(&Err(Error::Http {
+                status: StatusCode::from_u16(s).unwrap(),
+                body: Default::default(),
+            }))
+        };
+        assert_eq!(http(503), Outcome::Failed);
+        assert_eq!(http(500), Outcome::Failed);
+        assert_eq!(http(400), Outcome::Healthy);
+        assert_eq!(Outcome::of(&Ok(())), Outcome::Healthy);
+        let timeout = Error::Timeout {
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(Outcome::of::<()>(&Err(timeout)), Outcome::Failed);
+        let limited = Error::RateLimited {
+            retry_after: None,
+            body: Default::default(),
+        };
+        assert_eq!(Outcome::of::<()>(&Err(limited)), Outcome::Neutral);
+    }
+}
