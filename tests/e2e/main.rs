@@ -2,6 +2,7 @@
 
 mod batching;
 mod errors;
+mod faults;
 mod harness;
 mod paging;
 mod serving;

@@ -315,6 +315,7 @@ mod tests {
             Outcome::of::<()>(&Err(Error::Http {
                 status: StatusCode::from_u16(s).unwrap(),
                 body: Default::default(),
+                retry_after: None,
             }))
         };
         assert_eq!(http(503), Outcome::Failed);

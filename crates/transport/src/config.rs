@@ -96,8 +96,9 @@ pub struct RetryPolicy {
     /// [`Error::Timeout`](crate::Error::Timeout). A retry whose delay would end past it is not
     /// attempted (the last error is returned). Default 15 s.
     pub total_deadline: Duration,
-    /// Wait the `Retry-After` seconds of a 429 answer instead of the backoff delay (still bounded
-    /// by `total_deadline`: a wait that would end past it is not taken). Default true.
+    /// Wait the `Retry-After` seconds of a 429 (or a retried 5xx such as 503) instead of the
+    /// backoff delay (still bounded by `total_deadline`: a wait that would end past it is not
+    /// taken). Default true.
     pub honour_retry_after: bool,
 }
 

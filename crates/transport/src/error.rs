@@ -178,6 +178,8 @@ pub enum Error {
         status: StatusCode,
         /// The decoded body.
         body: ApiErrorBody,
+        /// The `Retry-After` header in seconds, e.g. of a 503 (HTTP dates are not read).
+        retry_after: Option<Duration>,
     },
     /// A 2xx answer whose body does not decode into the expected model.
     #[error("upstream sent an undecodable {status} body")]
@@ -233,7 +235,7 @@ impl Error {
             | Self::Timeout { .. }
             | Self::RateLimited { .. }
             | Self::CircuitOpen { .. } => true,
-            Self::Http { status, body } => {
+            Self::Http { status, body, .. } => {
                 matches!(status.as_u16(), 500 | 502 | 503 | 504)
                     || (status.is_server_error() && body.retryable == Some(true))
             }
@@ -242,10 +244,11 @@ impl Error {
         }
     }
 
-    /// The `Retry-After` delay of a 429, or the time until an open circuit breaker probes.
+    /// The `Retry-After` delay of a 429 (or of another status that sent one, such as a 503), or
+    /// the time until an open circuit breaker probes.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::RateLimited { retry_after, .. } | Self::Http { retry_after, .. } => *retry_after,
             Self::CircuitOpen { retry_in } => Some(*retry_in),
             _ => None,
         }
@@ -286,9 +289,17 @@ impl Error {
             StatusCode::BAD_REQUEST => match body.error.as_deref() {
                 Some("invalid_cursor") => Self::CursorInvalid { body },
                 Some("cursor_expired") => Self::CursorExpired { body },
-                _ => Self::Http { status, body },
+                _ => Self::Http {
+                    status,
+                    body,
+                    retry_after,
+                },
             },
-            _ => Self::Http { status, body },
+            _ => Self::Http {
+                status,
+                body,
+                retry_after,
+            },
         }
     }
 

@@ -303,7 +303,7 @@ async fn unknown_version_is_a_400() {
     .unwrap();
     let err = client.get_job(&me(), JOB).await.unwrap_err();
     match &err {
-        Error::Http { status, body } => {
+        Error::Http { status, body, .. } => {
             assert_eq!(*status, StatusCode::BAD_REQUEST);
             assert_eq!(body.error.as_deref(), Some("invalid_api_version"));
         }
@@ -504,7 +504,9 @@ async fn server_errors_become_http_after_the_retries() {
             .await
             .unwrap_err();
         match &err {
-            Error::Http { status: got, body } => {
+            Error::Http {
+                status: got, body, ..
+            } => {
                 assert_eq!(got.as_u16(), status);
                 assert_eq!(body.code, Some(i64::from(status)), "flat body decoded");
                 assert!(body.error.is_some());
@@ -801,7 +803,7 @@ async fn broken_bodies() {
     // An HTML 502 from a proxy: Http with the raw text kept, after the retries.
     let (result, count) = run(FaultBody::Html, None).await;
     match result.unwrap_err() {
-        Error::Http { status, body } => {
+        Error::Http { status, body, .. } => {
             assert_eq!(status, StatusCode::BAD_GATEWAY);
             assert_eq!(body.error, None);
             assert!(body.raw.contains("502 Bad Gateway"));
