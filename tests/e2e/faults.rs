@@ -88,12 +88,18 @@ async fn row(fault: Fault, expect: Expect) -> Value {
 
     // The process keeps serving, during the fault and after it.
     let other = env
-        .gql(r#"{ job(name: "data-processing-job") { metadata { name } } }"#, json!({}))
+        .gql(
+            r#"{ job(name: "data-processing-job") { metadata { name } } }"#,
+            json!({}),
+        )
         .await;
     assert!(other["errors"].is_null(), "{fault:?}: {other}");
     env.emulator.emulator().clear_faults();
     let after = env.gql(QUERY, json!({})).await;
-    assert!(after["errors"].is_null(), "{fault:?}: serves again: {after}");
+    assert!(
+        after["errors"].is_null(),
+        "{fault:?}: serves again: {after}"
+    );
     assert_eq!(after["data"]["page"], healthy["data"]["page"]);
     resp
 }
@@ -208,7 +214,10 @@ async fn null_in_every_optional_field_is_data_with_nulls() {
             assert!(page["totalCount"].is_null(), "{page}");
             let node = &page["edges"][0]["node"];
             assert!(node["metadata"]["id"].is_string(), "ids survive: {node}");
-            assert!(node["status"].is_null() && node["stats"].is_null(), "{node}");
+            assert!(
+                node["status"].is_null() && node["stats"].is_null(),
+                "{node}"
+            );
             assert!(node["metadata"]["createdAt"].is_null(), "{node}");
             // Every edge still has a cursor, and paging goes on.
             assert!(page["edges"][2]["cursor"].is_string());

@@ -5,6 +5,7 @@ mod errors;
 mod faults;
 mod harness;
 mod paging;
+mod protection;
 mod serving;
 mod shapes;
 mod tenancy;
