@@ -1,9 +1,11 @@
 //! End-to-end tests: the emulator and the gateway on 127.0.0.1:0, driven over HTTP.
 
+mod bad_input;
 mod batching;
 mod errors;
 mod faults;
 mod harness;
+mod limits;
 mod paging;
 mod protection;
 mod serving;

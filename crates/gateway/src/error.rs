@@ -92,6 +92,9 @@ pub fn code_of(err: &UpstreamError) -> Code {
     }
 }
 
+/// Longest part of an upstream error message quoted in a gateway error, in characters.
+pub const MAX_UPSTREAM_MESSAGE_CHARS: usize = 200;
+
 /// Maps an upstream error to a GraphQL error with a helpful message: what failed, the upstream
 /// status and its own message, and for 429 and an open circuit breaker `extensions.retryAfter`
 /// (whole seconds, rounded up).
@@ -100,7 +103,12 @@ pub fn upstream(err: &UpstreamError) -> async_graphql::Error {
     let upstream_message = err
         .body()
         .and_then(|b| b.message.as_deref().or(b.error.as_deref()))
-        .filter(|m| !m.is_empty());
+        .filter(|m| !m.is_empty())
+        // The upstream may echo a request's arguments: keep messages short.
+        .map(|m| match m.char_indices().nth(MAX_UPSTREAM_MESSAGE_CHARS) {
+            Some((cut, _)) => format!("{}…", &m[..cut]),
+            None => m.to_owned(),
+        });
     let message = match code {
         Code::Unauthenticated => {
             "the Blaxel API rejected the credentials: send `Authorization: Bearer <token>` (or configure --token)".to_owned()

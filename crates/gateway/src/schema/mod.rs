@@ -36,6 +36,26 @@ pub const EXECUTIONS_PAGE_MAX: u32 = 100;
 pub const JOBS_PAGE_MAX: u32 = 200;
 /// Longest `query` argument, in characters (the upstream's `q` maxLength).
 pub const MAX_QUERY_CHARS: usize = 200;
+/// Longest job name or execution id accepted, in characters. Blaxel names are DNS-style labels
+/// (at most 63) and execution ids are short: anything longer is refused before the upstream.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// `BAD_USER_INPUT` unless every `(argument, value)` is a plausible name: not empty, at most
+/// [`MAX_NAME_CHARS`] characters.
+fn check_names(args: &[(&str, &str)]) -> Result<()> {
+    for (arg, value) in args {
+        if value.is_empty() {
+            return Err(bad_input(format!("`{arg}` must not be empty")));
+        }
+        let chars = value.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(bad_input(format!(
+                "`{arg}` must be at most {MAX_NAME_CHARS} characters, got {chars}"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Schema-wide settings, stored in the schema data.
 #[derive(Debug, Clone, Copy)]
@@ -297,9 +317,7 @@ pub(crate) async fn executions_connection(
     raw: RawPageArgs,
     sort: JobExecutionSort,
 ) -> Result<JobExecutionConnection> {
-    if job.is_empty() {
-        return Err(bad_input("`jobName` must not be empty"));
-    }
+    check_names(&[("jobName", job)])?;
     let args = page_args(ctx, raw)?;
     let rc = ctx.data_unchecked::<RequestContext>();
     let sort = PaginationSort::from(sort);
@@ -480,9 +498,7 @@ async fn fetch_execution(
     job: String,
     id: String,
 ) -> Result<Option<JobExecution>> {
-    if job.is_empty() || id.is_empty() {
-        return Err(bad_input("`jobName` and `id` must not be empty"));
-    }
+    check_names(&[("jobName", &job), ("id", &id)])?;
     let loader = ctx.data_unchecked::<SharedLoader>();
     match loader::load(loader, ExecutionKey { job, id }).await {
         Ok(execution) => Ok(Some(JobExecution::single(execution))),
@@ -492,9 +508,7 @@ async fn fetch_execution(
 }
 
 async fn fetch_job(ctx: &Context<'_>, name: String) -> Result<Option<Job>> {
-    if name.is_empty() {
-        return Err(bad_input("`name` must not be empty"));
-    }
+    check_names(&[("name", &name)])?;
     let loader = ctx.data_unchecked::<SharedLoader>();
     match loader::load(loader, JobKey(name)).await {
         Ok(job) => Ok(Some(Job::single(job))),
