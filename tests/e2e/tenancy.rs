@@ -1,7 +1,7 @@
 //! Two callers with different tokens never see each other's data.
 
 use blaxel_emulator::EmulatorConfig;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -59,5 +59,211 @@ async fn concurrent_callers_see_only_their_workspace() {
     }
     for task in tasks {
         task.await.unwrap();
+    }
+}
+
+/// Tenants `token-N` / `workspace-N`, and a gateway that has no token of its own.
+async fn tenants_env(n: usize) -> (Env, Vec<(String, String)>) {
+    let tenants: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("tok-{i}-3f9a1c7e"), format!("workspace-{i}")))
+        .collect();
+    let options = GatewayOptions {
+        token: None,
+        ..GatewayOptions::default()
+    };
+    let env = Env::with(
+        EmulatorConfig {
+            tokens: tenants.clone(),
+            jobs: 2,
+            executions_per_job: 30,
+            ..EmulatorConfig::default()
+        },
+        options,
+    )
+    .await;
+    (env, tenants)
+}
+
+#[tokio::test]
+async fn same_document_different_variables_each_caller_gets_exactly_its_own_answer() {
+    let (env, tenants) = tenants_env(8).await;
+    let query = r#"query($job: String!, $first: Int, $sort: JobExecutionSort, $q: String) {
+      jobExecutions(jobName: $job, first: $first, sort: $sort, query: $q) {
+        totalCount
+        edges { cursor node { id metadata { id job workspace createdAt } status } }
+      }
+      jobs(first: 5) { nodes { metadata { name workspace } } }
+    }"#;
+    let variables = |i: usize, round: usize| {
+        let jobs = ["data-processing-job", "job-1"];
+        let sorts = ["CREATED_AT_DESC", "CREATED_AT_ASC", "NAME_ASC", "NAME_DESC"];
+        json!({
+            "job": jobs[(i + round) % 2],
+            "first": 3 + (i * 7 + round) % 9,
+            "sort": sorts[(i + round) % 4],
+            "q": if round.is_multiple_of(3) { Value::Null } else { json!("exec") },
+        })
+    };
+    // Each caller's answer when it is alone.
+    let rounds = 4;
+    let mut expected = std::collections::HashMap::new();
+    for (i, (token, _)) in tenants.iter().enumerate() {
+        for round in 0..rounds {
+            let auth = format!("Bearer {token}");
+            let resp = env
+                .gql_as(query, variables(i, round), &[("Authorization", &auth)])
+                .await;
+            assert!(resp["errors"].is_null(), "{resp}");
+            expected.insert((i, round), resp);
+        }
+    }
+    // All at once, interleaved: every answer is exactly the caller's own.
+    let expected = std::sync::Arc::new(expected);
+    let mut tasks = Vec::new();
+    for round in 0..rounds {
+        for (i, (token, workspace)) in tenants.iter().enumerate() {
+            let (http, url, expected) =
+                (env.http.clone(), env.gateway.url.clone(), expected.clone());
+            let (auth, workspace, vars) = (
+                format!("Bearer {token}"),
+                workspace.clone(),
+                variables(i, round),
+            );
+            tasks.push(tokio::spawn(async move {
+                let resp = post(&http, &url, query, vars, &[("Authorization", &auth)]).await;
+                assert_eq!(resp, expected[&(i, round)], "tenant {i}, round {round}");
+                let edges = resp["data"]["jobExecutions"]["edges"].as_array().unwrap();
+                for edge in edges {
+                    assert_eq!(edge["node"]["metadata"]["workspace"], workspace.as_str());
+                }
+                for job in resp["data"]["jobs"]["nodes"].as_array().unwrap() {
+                    assert_eq!(job["metadata"]["workspace"], workspace.as_str());
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_and_no_env_value_in_the_logs() {
+    // Every crate at TRACE, ours included, into a buffer. The subscriber is process-wide (the
+    // gateway logs from other threads), so lines of other tests land here too: only this test's
+    // secrets are searched for.
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init();
+    assert!(
+        installed.is_ok(),
+        "the only test that installs a subscriber"
+    );
+
+    let (env, tenants) = tenants_env(3).await;
+    let secret = |i: usize| format!("env-value-9d2e7b41-{i}");
+    // Executions with known env values, created straight through the transport.
+    let client =
+        blaxel_transport::Client::new(blaxel_transport::ClientConfig::new(env.emulator.base_url()))
+            .unwrap();
+    for (i, (token, workspace)) in tenants.iter().enumerate() {
+        let creds =
+            blaxel_transport::Credentials::with_token(token.clone()).workspace(workspace.clone());
+        let body = blaxel_models::CreateJobExecutionRequest {
+            env: [
+                ("API_KEY".to_owned(), secret(i)),
+                ("DB_PASSWORD".to_owned(), secret(i)),
+            ]
+            .into(),
+            tasks: vec![serde_json::Map::new()],
+            ..Default::default()
+        };
+        client
+            .create_job_execution(&creds, "data-processing-job", &body)
+            .await
+            .unwrap();
+    }
+    let query = r#"query($first: Int) {
+      jobExecutions(jobName: "data-processing-job", first: $first) {
+        edges { node { metadata { id workspace } spec { envOverride } } }
+      }
+    }"#;
+    let mut answers = String::new();
+    for (token, _) in &tenants {
+        for header in ["Authorization", "X-Blaxel-Authorization"] {
+            let auth = format!("Bearer {token}");
+            let resp = env
+                .gql_as(query, json!({"first": 40}), &[(header, &auth)])
+                .await;
+            assert!(resp["errors"].is_null(), "{resp}");
+            let masked = resp["data"]["jobExecutions"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["node"]["spec"]["envOverride"]["API_KEY"] == "***")
+                .count();
+            assert!(
+                masked >= 1,
+                "the created execution is listed, masked: {resp}"
+            );
+            answers.push_str(&resp.to_string());
+        }
+    }
+    // Rejected tokens, a fault that fails every call, and an open breaker log too.
+    let wrong = "tok-wrong-5b8c2d90";
+    let resp = env
+        .gql_as(
+            query,
+            json!({}),
+            &[("Authorization", &format!("Bearer {wrong}"))],
+        )
+        .await;
+    assert_eq!(codes(&resp), ["UNAUTHENTICATED"]);
+    answers.push_str(&resp.to_string());
+    env.emulator
+        .emulator()
+        .set_faults(vec![blaxel_emulator::Fault {
+            route: "*".into(),
+            status: Some(503),
+            ..blaxel_emulator::Fault::default()
+        }]);
+    for (token, _) in &tenants {
+        let auth = format!("Bearer {token}");
+        let resp = env
+            .gql_as(query, json!({}), &[("Authorization", &auth)])
+            .await;
+        assert_eq!(codes(&resp), ["UPSTREAM_UNAVAILABLE"]);
+        answers.push_str(&resp.to_string());
+    }
+
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("upstream answered") && logs.contains("blaxel_transport"),
+        "the capture sees the transport's trace lines"
+    );
+    let mut secrets: Vec<String> = tenants.iter().map(|(t, _)| t.clone()).collect();
+    secrets.push(wrong.to_owned());
+    secrets.extend((0..tenants.len()).map(secret));
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "{s} appears in the logs");
+        assert!(!answers.contains(s.as_str()), "{s} appears in a response");
     }
 }
