@@ -63,6 +63,7 @@ async fn circuit_breaker_opens_answers_at_once_and_recovers() {
             failure_threshold: 5,
             open_for: Duration::from_millis(300),
             half_open_probes: 1,
+            ..CircuitBreakerConfig::default()
         },
         ..GatewayOptions::default()
     };

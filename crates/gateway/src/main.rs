@@ -64,10 +64,15 @@ struct Args {
     #[arg(long, env = "GATEWAY_RETRY_BUDGET_WINDOW_SECS", default_value_t = 10)]
     retry_budget_window_secs: u64,
 
-    /// Upstream failures in a row (connection errors, timeouts, 5xx) that open the circuit
-    /// breaker; 0 disables it.
+    /// Upstream failures (connection errors, timeouts, 5xx) among the last 100 attempts (10 s)
+    /// that open the circuit breaker, with --breaker-failure-rate; 0 disables it.
     #[arg(long, env = "GATEWAY_BREAKER_FAILURES", default_value_t = 5)]
     breaker_failures: u32,
+
+    /// Share of failures among the last 100 upstream attempts (10 s) that opens the circuit breaker
+    /// (with at least --breaker-failures of them), percent.
+    #[arg(long, env = "GATEWAY_BREAKER_FAILURE_RATE", default_value_t = 50)]
+    breaker_failure_rate: u32,
 
     /// How long an open circuit breaker fails fast before probing the upstream, ms.
     #[arg(long, env = "GATEWAY_BREAKER_OPEN_MS", default_value_t = 5_000)]
@@ -188,6 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
         circuit_breaker: CircuitBreakerConfig {
             failure_threshold: args.breaker_failures,
+            failure_rate_percent: args.breaker_failure_rate,
             open_for: Duration::from_millis(args.breaker_open_ms),
             half_open_probes: args.breaker_probes.max(1),
         },

@@ -1,7 +1,9 @@
 //! The circuit breaker of one upstream (one [`Client`](crate::Client) and its clones).
 //!
-//! Closed: every attempt goes out; `failure_threshold` failures in a row (connection errors,
-//! timeouts, 5xx) open it. Open: attempts fail at once with
+//! Closed: every attempt goes out; it opens when, among the last [`WINDOW`] attempts of the
+//! last [`WINDOW_AGE`] that got a verdict, at least `failure_threshold` failed (connection errors, timeouts, 5xx) and they are
+//! at least `failure_rate_percent` of them. A dead upstream opens it after `failure_threshold`
+//! failures; one that fails a few percent of calls, under any concurrency, never does. Open: attempts fail at once with
 //! [`Error::CircuitOpen`](crate::Error::CircuitOpen) for `open_for`. Then half-open: up to
 //! `half_open_probes` attempts go out as probes while the others still fail at once; a probe
 //! that gets an answer closes the breaker, a probe that fails opens it again.
@@ -13,19 +15,28 @@
 //! behind one mutex, never held across an await, and unit-tested below with an explicit clock.
 
 use std::{
+    collections::VecDeque,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use crate::Error;
 
+/// Attempts whose outcome the closed breaker remembers, at most.
+pub const WINDOW: usize = 100;
+/// How long the closed breaker remembers an outcome.
+pub const WINDOW_AGE: Duration = Duration::from_secs(10);
+
 /// Circuit breaker settings of a [`ClientConfig`](crate::ClientConfig).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CircuitBreakerConfig {
-    /// Failed attempts in a row (connection error, timeout, 5xx) that open the breaker;
-    /// `0` disables it. 4xx, 429 and undecodable 2xx bodies are not failures: the upstream is
-    /// up and answering. Default 5.
+    /// Failed attempts (connection error, timeout, 5xx) among the last [`WINDOW`] that open
+    /// the breaker, if they also reach `failure_rate_percent`; `0` disables it. 4xx, 429 and
+    /// undecodable 2xx bodies are not failures: the upstream is up and answering. Default 5.
     pub failure_threshold: u32,
+    /// Share of failures among the last [`WINDOW`] attempts that opens the breaker (with at
+    /// least `failure_threshold` failures), percent. Default 50.
+    pub failure_rate_percent: u32,
     /// How long the breaker stays open before it lets probes through. Default 5 s.
     pub open_for: Duration,
     /// Attempts let through at once while half-open (at least 1). Default 1.
@@ -46,6 +57,7 @@ impl Default for CircuitBreakerConfig {
     fn default() -> Self {
         Self {
             failure_threshold: 5,
+            failure_rate_percent: 50,
             open_for: Duration::from_secs(5),
             half_open_probes: 1,
         }
@@ -71,7 +83,7 @@ pub(crate) enum Outcome {
     /// No answer, or a 5xx.
     Failed,
     /// Says nothing either way (429, a 2xx body that does not decode): counts as an answer
-    /// for a probe, leaves the failure count alone otherwise.
+    /// for a probe, is not remembered otherwise.
     Neutral,
 }
 
@@ -89,9 +101,16 @@ impl Outcome {
 
 #[derive(Debug)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
-    HalfOpen { probes: u32 },
+    /// The last outcomes, oldest first: when, and whether it failed.
+    Closed {
+        recent: VecDeque<(Instant, bool)>,
+    },
+    Open {
+        until: Instant,
+    },
+    HalfOpen {
+        probes: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -112,7 +131,9 @@ impl Breaker {
     pub(crate) fn new(config: CircuitBreakerConfig) -> Self {
         Self {
             config,
-            state: Mutex::new(State::Closed { failures: 0 }),
+            state: Mutex::new(State::Closed {
+                recent: VecDeque::with_capacity(WINDOW),
+            }),
         }
     }
 
@@ -174,11 +195,23 @@ impl Breaker {
         }
         let mut state = self.lock();
         match (&mut *state, outcome) {
-            (State::Closed { failures }, Outcome::Failed) => {
-                *failures += 1;
-                if *failures >= self.config.failure_threshold {
+            (State::Closed { recent }, Outcome::Failed | Outcome::Healthy) => {
+                while recent.len() >= WINDOW
+                    || recent
+                        .front()
+                        .is_some_and(|(at, _)| now.saturating_duration_since(*at) > WINDOW_AGE)
+                {
+                    recent.pop_front();
+                }
+                recent.push_back((now, outcome == Outcome::Failed));
+                let failures = recent.iter().filter(|(_, failed)| *failed).count();
+                let rate = failures * 100 / recent.len();
+                if failures >= self.config.failure_threshold as usize
+                    && rate >= self.config.failure_rate_percent as usize
+                {
                     tracing::warn!(
-                        failures = *failures,
+                        failures,
+                        of = recent.len(),
                         open_for_ms = self.config.open_for.as_millis() as u64,
                         "upstream circuit breaker opened: failing fast"
                     );
@@ -187,7 +220,6 @@ impl Breaker {
                     };
                 }
             }
-            (State::Closed { failures }, Outcome::Healthy) => *failures = 0,
             (State::HalfOpen { .. }, Outcome::Failed) if probe => {
                 tracing::warn!("upstream circuit breaker probe failed: open again");
                 *state = State::Open {
@@ -196,7 +228,9 @@ impl Breaker {
             }
             (State::HalfOpen { .. }, Outcome::Healthy | Outcome::Neutral) if probe => {
                 tracing::info!("upstream circuit breaker closed: the upstream answers again");
-                *state = State::Closed { failures: 0 };
+                *state = State::Closed {
+                    recent: VecDeque::with_capacity(WINDOW),
+                };
             }
             // Attempts that started before the breaker opened say nothing about the probes.
             _ => {}
@@ -233,6 +267,7 @@ mod tests {
     fn breaker(threshold: u32) -> Breaker {
         Breaker::new(CircuitBreakerConfig {
             failure_threshold: threshold,
+            failure_rate_percent: 50,
             open_for: Duration::from_secs(10),
             half_open_probes: 1,
         })
@@ -245,20 +280,53 @@ mod tests {
     }
 
     #[test]
-    fn opens_after_consecutive_failures_only() {
+    fn a_dead_upstream_opens_it_after_the_threshold() {
         let b = breaker(3);
         let t0 = Instant::now();
         fail(&b, t0);
         fail(&b, t0);
-        // An answer resets the count; 429 and bad payloads leave it alone.
-        b.record_at(false, Outcome::Healthy, t0);
-        fail(&b, t0);
+        // 429 and bad payloads are not remembered.
         b.record_at(false, Outcome::Neutral, t0);
-        fail(&b, t0);
         assert!(b.acquire_at(t0).is_ok());
         fail(&b, t0);
         let retry_in = b.acquire_at(t0 + Duration::from_secs(4)).unwrap_err();
         assert_eq!(retry_in, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn occasional_failures_never_open_it() {
+        let b = breaker(5);
+        let t0 = Instant::now();
+        // One failure in four, for long: a quarter of the window, under the 50 % rate.
+        for i in 0..1_000 {
+            let outcome = if i % 4 == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Healthy
+            };
+            b.record_at(false, outcome, t0);
+        }
+        assert!(b.acquire_at(t0).is_ok());
+        // Old outcomes are forgotten: failures now weigh against recent answers only.
+        let later = t0 + WINDOW_AGE + Duration::from_secs(1);
+        for _ in 0..5 {
+            b.record_at(false, Outcome::Failed, later);
+        }
+        assert!(
+            b.acquire_at(later).is_err(),
+            "5 of 5 recent attempts failed"
+        );
+        let b = breaker(5);
+        // Half of the window failing, with enough failures, opens it.
+        for i in 0..WINDOW {
+            let outcome = if i % 2 == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Healthy
+            };
+            b.record_at(false, outcome, t0);
+        }
+        assert!(b.acquire_at(t0).is_err());
     }
 
     #[test]

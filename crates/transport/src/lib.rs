@@ -47,7 +47,7 @@ mod error;
 mod request;
 
 pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
-pub use breaker::{CircuitBreakerConfig, CircuitState};
+pub use breaker::{CircuitBreakerConfig, CircuitState, WINDOW as BREAKER_WINDOW};
 pub use client::{BLAXEL_VERSION, Client, X_BLAXEL_WORKSPACE};
 pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token};
 pub use error::{ApiErrorBody, Error, SNIPPET_BYTES};
