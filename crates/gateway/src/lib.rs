@@ -7,6 +7,7 @@
 //! Every failure becomes a GraphQL error with `extensions.code` ([`error`]).
 
 pub mod cursor;
+pub mod doc_cache;
 pub mod error;
 pub mod limits;
 pub mod loader;

@@ -1,28 +1,33 @@
-//! Per-request upstream access: the caller's credentials and a DataLoader keyed by the upstream
+//! Per-request upstream access: the caller's credentials and a loader keyed by the upstream
 //! request.
 //!
-//! One [`UpstreamLoader`] (inside an async-graphql `DataLoader` with a request-scoped cache) is
-//! built for each GraphQL request, holding that caller's credentials. Two fields or aliases that
-//! need the same upstream page or execution cost one upstream request; keys that arrive together
-//! (executions of several jobs) are fetched concurrently, at most `concurrency` at a time. Nothing
-//! outlives the request, so callers never share data.
+//! One [`RequestLoader`] is built for each GraphQL request, holding that caller's credentials.
+//! Two fields or aliases that need the same upstream page or execution cost one upstream request:
+//! the first load of a key starts the call, and every other load of that key in the request
+//! (while it is in flight, or after) awaits the same result. Loads of different keys (executions
+//! of several jobs, resolved side by side) run concurrently, at most `concurrency` calls at a
+//! time. Nothing outlives the request, so callers never share data.
+//!
+//! Unlike async-graphql's `DataLoader`, nothing waits for a batch to fill: the upstream has no
+//! batch endpoint, so a batch would only delay the first call (1 ms by default, on a timer
+//! thread) and spawn a task per batch. Deduplication here is exact, including keys in flight.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{Arc, Mutex, PoisonError},
+};
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use blaxel_models::{Job, JobExecution, Page, PaginationSort};
 use blaxel_transport::{
     Client, Credentials, Error as UpstreamError, ListExecutionsRequest, ListJobsRequest,
 };
-use futures::{StreamExt as _, stream};
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::pagination::PageRequest;
 
 /// The result of one upstream call, shared by every field that asked for it.
 pub type Outcome<T> = Result<Arc<T>, Arc<UpstreamError>>;
-
-/// The per-request DataLoader type stored in the GraphQL request data.
-pub type RequestLoader = DataLoader<UpstreamLoader, HashMapCache>;
 
 /// The shared handle stored in the request data (a batch of operations shares one loader).
 pub type SharedLoader = Arc<RequestLoader>;
@@ -93,25 +98,57 @@ impl UpstreamLoader {
         }
     }
 
-    /// The request-scoped DataLoader over this loader.
+    /// The request-scoped loader over this one: deduplicating, with an empty memo.
     pub fn into_dataloader(self) -> RequestLoader {
-        DataLoader::with_cache(self, tokio::spawn, HashMapCache::default())
+        RequestLoader {
+            permits: Semaphore::new(self.concurrency),
+            upstream: self,
+            executions: Memo::default(),
+            execution: Memo::default(),
+            jobs: Memo::default(),
+            job: Memo::default(),
+        }
     }
+}
 
-    async fn load_all<K, T, F, Fut>(&self, keys: &[K], one: F) -> HashMap<K, Outcome<T>>
-    where
-        K: Clone + Eq + std::hash::Hash,
-        F: Fn(K) -> Fut,
-        Fut: Future<Output = Result<T, UpstreamError>>,
-    {
-        stream::iter(keys.iter().cloned())
-            .map(|key| {
-                let fut = one(key.clone());
-                async move { (key, fut.await.map(Arc::new).map_err(Arc::new)) }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await
+/// The results of one request's upstream calls, by key; a cell is filled by the first load of
+/// its key, and every other load awaits it. Opaque: only [`load`] reads it.
+pub struct Memo<K, T>(Mutex<HashMap<K, Arc<OnceCell<Outcome<T>>>>>);
+
+impl<K, T> Default for Memo<K, T> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash + Clone, T> Memo<K, T> {
+    fn cell(&self, key: &K) -> Arc<OnceCell<Outcome<T>>> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = map.get(key) {
+            return Arc::clone(cell);
+        }
+        let cell = Arc::new(OnceCell::new());
+        map.insert(key.clone(), Arc::clone(&cell));
+        cell
+    }
+}
+
+/// The per-request loader stored (as a [`SharedLoader`]) in the GraphQL request data.
+pub struct RequestLoader {
+    upstream: UpstreamLoader,
+    permits: Semaphore,
+    executions: Memo<ExecutionsKey, Page<JobExecution>>,
+    execution: Memo<ExecutionKey, JobExecution>,
+    jobs: Memo<JobsKey, Page<Job>>,
+    job: Memo<JobKey, Job>,
+}
+
+impl RequestLoader {
+    /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
+    /// `key` in this request cost no upstream call (benchmarks and tests use this).
+    pub fn prime_executions(&self, key: ExecutionsKey, page: Page<JobExecution>) {
+        // A key already loaded keeps its first answer.
+        let _ = self.executions.cell(&key).set(Ok(Arc::new(page)));
     }
 }
 
@@ -119,96 +156,102 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-impl Loader<ExecutionsKey> for UpstreamLoader {
-    type Value = Outcome<Page<JobExecution>>;
-    type Error = Infallible;
+/// A kind of upstream resource the [`RequestLoader`] fetches, keyed by `Self`.
+pub trait Fetch: Clone + Eq + Hash + Send + Sync + Sized {
+    /// The decoded upstream answer.
+    type Value: Send + Sync;
 
-    async fn load(
+    /// This key's memo in `loader`.
+    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value>;
+
+    /// One upstream call for this key.
+    fn fetch(
         &self,
-        keys: &[ExecutionsKey],
-    ) -> Result<HashMap<ExecutionsKey, Self::Value>, Infallible> {
-        Ok(self
-            .load_all(keys, |key| async move {
-                let request = ListExecutionsRequest {
-                    limit: Some(key.page.limit),
-                    cursor: key.page.cursor.clone(),
-                    sort: Some(key.sort),
-                    q: non_empty(&key.query),
-                    offset: key.page.offset,
-                };
-                self.client
-                    .list_job_executions(&self.credentials, &key.job, &request)
-                    .await
-            })
-            .await)
+        loader: &UpstreamLoader,
+    ) -> impl Future<Output = Result<Self::Value, UpstreamError>> + Send;
+}
+
+impl Fetch for ExecutionsKey {
+    type Value = Page<JobExecution>;
+
+    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
+        &loader.executions
+    }
+
+    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
+        let request = ListExecutionsRequest {
+            limit: Some(self.page.limit),
+            cursor: self.page.cursor.clone(),
+            sort: Some(self.sort),
+            q: non_empty(&self.query),
+            offset: self.page.offset,
+        };
+        loader
+            .client
+            .list_job_executions(&loader.credentials, &self.job, &request)
+            .await
     }
 }
 
-impl Loader<ExecutionKey> for UpstreamLoader {
-    type Value = Outcome<JobExecution>;
-    type Error = Infallible;
+impl Fetch for ExecutionKey {
+    type Value = JobExecution;
 
-    async fn load(
-        &self,
-        keys: &[ExecutionKey],
-    ) -> Result<HashMap<ExecutionKey, Self::Value>, Infallible> {
-        Ok(self
-            .load_all(keys, |key| async move {
-                self.client
-                    .get_job_execution(&self.credentials, &key.job, &key.id)
-                    .await
-            })
-            .await)
+    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
+        &loader.execution
+    }
+
+    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
+        loader
+            .client
+            .get_job_execution(&loader.credentials, &self.job, &self.id)
+            .await
     }
 }
 
-impl Loader<JobsKey> for UpstreamLoader {
-    type Value = Outcome<Page<Job>>;
-    type Error = Infallible;
+impl Fetch for JobsKey {
+    type Value = Page<Job>;
 
-    async fn load(&self, keys: &[JobsKey]) -> Result<HashMap<JobsKey, Self::Value>, Infallible> {
-        Ok(self
-            .load_all(keys, |key| async move {
-                let request = ListJobsRequest {
-                    limit: Some(key.page.limit),
-                    cursor: key.page.cursor.clone(),
-                    sort: Some(key.sort),
-                    q: non_empty(&key.query),
-                    ..ListJobsRequest::default()
-                };
-                self.client.list_jobs(&self.credentials, &request).await
-            })
-            .await)
+    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
+        &loader.jobs
+    }
+
+    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
+        let request = ListJobsRequest {
+            limit: Some(self.page.limit),
+            cursor: self.page.cursor.clone(),
+            sort: Some(self.sort),
+            q: non_empty(&self.query),
+            ..ListJobsRequest::default()
+        };
+        loader.client.list_jobs(&loader.credentials, &request).await
     }
 }
 
-impl Loader<JobKey> for UpstreamLoader {
-    type Value = Outcome<Job>;
-    type Error = Infallible;
+impl Fetch for JobKey {
+    type Value = Job;
 
-    async fn load(&self, keys: &[JobKey]) -> Result<HashMap<JobKey, Self::Value>, Infallible> {
-        Ok(self
-            .load_all(keys, |key| async move {
-                self.client.get_job(&self.credentials, &key.0).await
-            })
-            .await)
+    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
+        &loader.job
+    }
+
+    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
+        loader.client.get_job(&loader.credentials, &self.0).await
     }
 }
 
-/// Loads one key through the request's DataLoader: deduplicated with every other load of the
-/// same key in this request, and batched with the loads issued alongside it.
-pub async fn load<K, T>(loader: &RequestLoader, key: K) -> Outcome<T>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    T: Send + Sync + 'static,
-    UpstreamLoader: Loader<K, Value = Outcome<T>, Error = Infallible>,
-{
-    match loader.load_one(key).await {
-        Ok(Some(outcome)) => outcome,
-        // load_all answers every key it is given; keep a typed error rather than a panic.
-        Ok(None) => Err(Arc::new(UpstreamError::InvalidConfig {
-            message: "the upstream loader returned no value".to_owned(),
-        })),
-        Err(never) => match never {},
-    }
+/// Loads one key through the request's loader: one upstream call per distinct key in this
+/// request, however many fields ask for it and whenever they do; calls of different keys run
+/// side by side, at most the loader's `concurrency` at once.
+pub async fn load<K: Fetch>(loader: &RequestLoader, key: K) -> Outcome<K::Value> {
+    let cell = K::memo(loader).cell(&key);
+    cell.get_or_init(|| async {
+        // The semaphore is never closed, so acquire cannot fail.
+        let _permit = loader.permits.acquire().await.ok();
+        key.fetch(&loader.upstream)
+            .await
+            .map(Arc::new)
+            .map_err(Arc::new)
+    })
+    .await
+    .clone()
 }

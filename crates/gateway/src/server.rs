@@ -21,6 +21,7 @@ use blaxel_transport::{Client, Credentials, Token};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::{
+    doc_cache::DocumentCache,
     error::Code,
     limits::{LimitsExtension, OperationLimits},
     loader::{RequestContext, UpstreamLoader},
@@ -75,6 +76,8 @@ struct Inner {
     client: Client,
     limits: Limits,
     metrics: Option<PrometheusHandle>,
+    /// Parsed query documents by text, shared by every caller (syntax only).
+    documents: DocumentCache,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
                 client,
                 limits,
                 metrics,
+                documents: DocumentCache::default(),
             }),
         }
     }
@@ -248,7 +252,12 @@ async fn execute(
     )
     .into_dataloader();
     let loader = std::sync::Arc::new(loader);
-    let batch = batch.data(rc).data(loader);
+    let batch = state
+        .inner
+        .documents
+        .attach_batch(batch)
+        .data(rc)
+        .data(loader);
     let started = std::time::Instant::now();
     let response = state.inner.schema.execute_batch(batch).await;
     let ok = response.is_ok();

@@ -35,6 +35,18 @@ impl JobExecution {
         Self(Holder::One(execution))
     }
 
+    /// Relay global id: base64url of `JobExecution:<job>:<id>`.
+    pub fn global_id(&self) -> ID {
+        let m = &self.model().metadata;
+        global_id(
+            super::EXECUTION_KIND,
+            &[
+                m.job.as_deref().unwrap_or(""),
+                m.id.as_deref().unwrap_or(""),
+            ],
+        )
+    }
+
     /// The upstream model.
     pub fn model(&self) -> &models::JobExecution {
         match &self.0 {
@@ -125,14 +137,7 @@ impl From<&models::JobExecutionTaskStatus> for JobExecutionTaskStatus {
 impl JobExecution {
     /// Relay global id (opaque); `node(id:)` fetches the execution again.
     pub async fn id(&self) -> ID {
-        let m = &self.model().metadata;
-        global_id(
-            super::EXECUTION_KIND,
-            &[
-                m.job.as_deref().unwrap_or(""),
-                m.id.as_deref().unwrap_or(""),
-            ],
-        )
+        self.global_id()
     }
 
     /// Identity and lifecycle timestamps.

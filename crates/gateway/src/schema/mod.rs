@@ -5,6 +5,7 @@
 
 pub mod execution;
 pub mod job;
+pub mod plain;
 pub mod scalars;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::{
 };
 pub use execution::JobExecution;
 pub use job::Job;
+pub use plain::ExecutionNode;
 
 /// The gateway's schema type.
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -141,7 +143,7 @@ pub struct ConnectionTotal {
 
 /// A page of a job's executions: Relay connection over the upstream cursor pagination.
 pub type JobExecutionConnection =
-    Connection<String, JobExecution, ConnectionTotal, async_graphql::connection::EmptyFields>;
+    Connection<String, ExecutionNode, ConnectionTotal, async_graphql::connection::EmptyFields>;
 /// A page of jobs: Relay connection over the upstream cursor pagination.
 pub type JobConnection =
     Connection<String, Job, ConnectionTotal, async_graphql::connection::EmptyFields>;
@@ -353,7 +355,9 @@ pub(crate) async fn executions_connection(
     )
     .await
     .map_err(plan_error)?;
-    Ok(connection(slice, fingerprint, JobExecution::in_page))
+    Ok(connection(slice, fingerprint, |page, index| {
+        ExecutionNode(JobExecution::in_page(page, index))
+    }))
 }
 
 /// The root query.

@@ -1,0 +1,194 @@
+//! Micro-benchmarks of the gateway's hot paths (criterion; `cargo bench -p blaxel-gateway`).
+//!
+//! - `decode/page_100`: bytes of a 100-execution upstream page (the emulator's seeded data, as
+//!   its router serves them) into `blaxel_models::Page<JobExecution>`;
+//! - `execute/page_{20,100}_every_field`: the GraphQL response for that page, every field
+//!   selected: parse, validation, resolvers and serialization to JSON, with the page already
+//!   loaded (the request's loader is primed, so no upstream call is made); `..._cached_document`
+//!   takes the parsed document from the gateway's [`DocumentCache`] instead of parsing;
+//! - `cursor/encode`, `cursor/decode`: one edge cursor.
+//!
+//! Sample counts are kept small so that the whole run takes about a minute.
+
+// `criterion_group!` and `criterion_main!` generate undocumented items.
+#![allow(missing_docs)]
+
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::Request;
+use axum::body::Body;
+use blaxel_gateway::{
+    AppState, Limits,
+    cursor::{self, Binding, Position},
+    doc_cache::DocumentCache,
+    loader::{ExecutionsKey, RequestContext, UpstreamLoader},
+    pagination::PageRequest,
+};
+use blaxel_models::{JobExecution, Page, PaginationSort};
+use blaxel_transport::{Client, ClientConfig, Credentials};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower::ServiceExt as _;
+
+/// Every field of an execution, as `bench/fields.graphql` selects them.
+const FIELDS: &str = r#"
+fragment Execution on JobExecution {
+  id
+  metadata { id job workspace cluster createdAt startedAt completedAt updatedAt deletedAt expiredAt }
+  spec { parallelism timeout memoryOverride envOverride tasks { ...Task } }
+  stats { cancelled failure retried running success total }
+  status statusRaw
+  tasks { ...Task }
+}
+fragment Task on JobExecutionTask {
+  conditions { executionReason message reason severity state type }
+  metadata { name createdAt scheduledAt startedAt completedAt updatedAt }
+  spec { maxRetries timeout }
+  status statusRaw
+}"#;
+
+const JOB: &str = "data-processing-job";
+
+/// The body of `GET /v0/jobs/{JOB}/executions?limit={limit}` from the emulator's router.
+fn upstream_page(rt: &tokio::runtime::Runtime, limit: u32) -> Vec<u8> {
+    let (router, _emulator) = blaxel_emulator::router(blaxel_emulator::EmulatorConfig {
+        executions_per_job: 1000,
+        ..Default::default()
+    });
+    let request = http::Request::get(format!("/v0/jobs/{JOB}/executions?limit={limit}"))
+        .header("authorization", "Bearer dev-token")
+        .header("blaxel-version", "2026-04-28")
+        .body(Body::empty())
+        .expect("a valid request");
+    rt.block_on(async {
+        let response = router.oneshot(request).await.expect("the router answers");
+        assert!(response.status().is_success(), "{}", response.status());
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body")
+            .to_vec()
+    })
+}
+
+fn decode(c: &mut Criterion) {
+    let rt = runtime();
+    let bytes = upstream_page(&rt, 100);
+    let mut group = c.benchmark_group("decode");
+    group.throughput(criterion::Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("page_100", |b| {
+        b.iter(|| {
+            serde_json::from_slice::<Page<JobExecution>>(std::hint::black_box(&bytes))
+                .expect("the page decodes")
+        })
+    });
+    group.finish();
+}
+
+fn execute(c: &mut Criterion) {
+    let rt = runtime();
+    // Never called: every page the queries need is primed into the request's loader.
+    let client = Client::new(ClientConfig {
+        token: Some("dev-token".into()),
+        ..ClientConfig::new("http://127.0.0.1:9/v0")
+    })
+    .expect("a client");
+    let state = AppState::new(client.clone(), Limits::default(), None);
+    let mut group = c.benchmark_group("execute");
+    for first in [20u32, 100] {
+        let page: Page<JobExecution> =
+            serde_json::from_slice(&upstream_page(&rt, first)).expect("the page decodes");
+        let query = format!(
+            "{{ jobExecutions(jobName: \"{JOB}\", first: {first}) {{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ ...Execution }} }} }} }}\n{FIELDS}"
+        );
+        let key = ExecutionsKey {
+            job: JOB.to_owned(),
+            sort: PaginationSort::CreatedAtDesc,
+            query: String::new(),
+            page: PageRequest {
+                cursor: None,
+                limit: first,
+                offset: None,
+            },
+        };
+        let request = || {
+            let loader =
+                UpstreamLoader::new(client.clone(), Credentials::default(), 8).into_dataloader();
+            loader.prime_executions(key.clone(), page.clone());
+            Request::new(query.as_str())
+                .data(RequestContext {
+                    credentials: Credentials::default(),
+                    workspace: String::new(),
+                    legacy: false,
+                })
+                .data(Arc::new(loader))
+        };
+        // The answer is right before it is timed.
+        let response = rt.block_on(state.schema().execute(request()));
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        group.bench_function(format!("page_{first}_every_field"), |b| {
+            b.iter(|| {
+                let response = rt.block_on(state.schema().execute(request()));
+                serde_json::to_vec(&response).expect("the response serializes")
+            })
+        });
+        let documents = DocumentCache::default();
+        group.bench_function(format!("page_{first}_every_field_cached_document"), |b| {
+            b.iter(|| {
+                let mut request = request();
+                documents.attach(&mut request);
+                let response = rt.block_on(state.schema().execute(request));
+                serde_json::to_vec(&response).expect("the response serializes")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn cursors(c: &mut Criterion) {
+    let binding = Binding {
+        listing: "executions",
+        job: JOB,
+        sort: "createdAt:desc",
+        query: "",
+        workspace: "my-workspace",
+        legacy: false,
+    };
+    let fingerprint = binding.fingerprint();
+    let position = Position::Upstream {
+        cursor: "eyJvZmZzZXQiOjEwMCwic29ydCI6ImNyZWF0ZWRBdDpkZXNjIn0".to_owned(),
+        skip: 20,
+        anchor: "exec-d75ed429".to_owned(),
+    };
+    let encoded = cursor::encode(fingerprint, &position);
+    let mut group = c.benchmark_group("cursor");
+    group.bench_function("encode", |b| {
+        b.iter(|| cursor::encode(fingerprint, std::hint::black_box(&position)))
+    });
+    group.bench_function("decode", |b| {
+        b.iter(|| cursor::decode(std::hint::black_box(&encoded), fingerprint).expect("decodes"))
+    });
+    group.bench_function("fingerprint", |b| {
+        b.iter(|| std::hint::black_box(&binding).fingerprint())
+    });
+    group.finish();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = hot_paths;
+    config = config();
+    targets = decode, execute, cursors
+}
+criterion_main!(hot_paths);

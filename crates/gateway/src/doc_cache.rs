@@ -1,0 +1,144 @@
+//! A bounded cache of parsed query documents, keyed by the query text.
+//!
+//! async-graphql parses every request's query anew, and clients send the same few documents over
+//! and over (the text stays fixed, only variables change). Before a request is executed,
+//! [`DocumentCache::attach`] hands it the document parsed the first time this exact text was
+//! seen (`Request::set_parsed_query`), so a repeated query costs a hash lookup and a clone of its
+//! syntax tree instead of a parse. async-graphql then runs the rest as usual: the operation
+//! limits (document size, aliases), the recursion check, validation, depth and complexity still
+//! apply to every request. The cache holds syntax only (no caller data, no variables), so one
+//! cache serves every caller. It is not an extension on purpose: every extension adds a boxed
+//! future to the resolution of every field.
+
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use async_graphql::{BatchRequest, Request, parser::types::ExecutableDocument};
+use lru::LruCache;
+
+/// Default number of documents kept.
+pub const DEFAULT_CAPACITY: usize = 256;
+/// Longest query text cached, bytes: larger documents are left to async-graphql (and its
+/// document size limit), so that the cache holds at most `capacity` times this much text.
+pub const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
+
+type Documents = LruCache<Box<str>, Arc<ExecutableDocument>>;
+
+/// Parsed documents by query text, least recently used evicted first. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct DocumentCache {
+    documents: Arc<Mutex<Documents>>,
+}
+
+impl DocumentCache {
+    /// A cache of at most `capacity` documents (0 reads as 1).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            documents: Arc::new(Mutex::new(LruCache::new(capacity))),
+        }
+    }
+
+    /// Documents held now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no document is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Gives `request` its parsed document: the cached one, or (for a query text not seen yet,
+    /// up to [`MAX_CACHED_QUERY_BYTES`]) a fresh parse, which is kept when it succeeds. A query
+    /// that does not parse is left alone: async-graphql parses it again and reports the error.
+    pub fn attach(&self, request: &mut Request) {
+        let query = request.query.as_str();
+        if query.len() > MAX_CACHED_QUERY_BYTES {
+            return;
+        }
+        let cached = self.lock().get(query).cloned();
+        let doc = match cached {
+            Some(doc) => doc,
+            None => match async_graphql::parser::parse_query(query) {
+                Ok(doc) => {
+                    let doc = Arc::new(doc);
+                    self.lock().put(query.into(), Arc::clone(&doc));
+                    doc
+                }
+                Err(_) => return,
+            },
+        };
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+    }
+
+    /// [`DocumentCache::attach`] for every request of a batch.
+    pub fn attach_batch(&self, batch: BatchRequest) -> BatchRequest {
+        match batch {
+            BatchRequest::Single(mut request) => {
+                self.attach(&mut request);
+                BatchRequest::Single(request)
+            }
+            BatchRequest::Batch(mut requests) => {
+                for request in &mut requests {
+                    self.attach(request);
+                }
+                BatchRequest::Batch(requests)
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Documents> {
+        self.documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for DocumentCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn value(&self) -> i32 {
+            1
+        }
+    }
+
+    #[tokio::test]
+    async fn repeated_documents_are_parsed_once_and_bounded() {
+        let cache = DocumentCache::new(2);
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
+        let run = |query: &str| {
+            let mut request = Request::new(query);
+            cache.attach(&mut request);
+            schema.execute(request)
+        };
+        for _ in 0..3 {
+            let resp = run("{ value }").await;
+            assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+        }
+        assert_eq!(cache.len(), 1);
+        let resp = run("{ a: value b: value }").await;
+        assert_eq!(resp.data.to_string(), "{a: 1, b: 1}");
+        // A document that does not parse is answered with its error and not kept.
+        let resp = run("{ value ").await;
+        assert_eq!(resp.errors.len(), 1);
+        assert_eq!(cache.len(), 2);
+        run("{ c: value }").await;
+        assert_eq!(cache.len(), 2, "bounded by its capacity");
+    }
+}
