@@ -23,7 +23,7 @@ use crate::{
     cursor::{self, Binding, Position},
     error::{self, Code, bad_input},
     loader::{self, ExecutionKey, ExecutionsKey, JobKey, JobsKey, RequestContext, SharedLoader},
-    pagination::{self, PlanError, Slice},
+    pagination::{self, PageRequest, PlanError, Slice},
 };
 pub use execution::JobExecution;
 pub use job::Job;
@@ -311,6 +311,57 @@ fn job_name(j: &models::Job) -> &str {
     &j.metadata.name
 }
 
+/// What one listing binds its cursors to, and how it loads a page.
+struct Listing<'a, T, K> {
+    /// `"executions"` or `"jobs"` (part of the cursor binding).
+    name: &'static str,
+    /// Job name for executions; empty for jobs.
+    job: &'a str,
+    /// Largest upstream page.
+    max_page: u32,
+    /// An item's id: the anchor of mid-page cursors.
+    id: fn(&T) -> &str,
+    /// The loader key of one upstream page of this listing.
+    key: K,
+}
+
+/// Validates the arguments, checks the cursor's binding before any upstream call, and serves the
+/// slice through the request's loader. Returns the slice and the fingerprint its cursors carry.
+async fn paginate<T, K, Key>(
+    ctx: &Context<'_>,
+    raw: RawPageArgs,
+    sort: PaginationSort,
+    listing: Listing<'_, T, K>,
+) -> Result<(Slice<T>, [u8; 8])>
+where
+    K: Fn(PageRequest, &str) -> Key,
+    Key: loader::Fetch<Value = models::Page<T>>,
+{
+    let args = page_args(ctx, raw)?;
+    let rc = ctx.data_unchecked::<RequestContext>();
+    check_legacy(rc, sort, &args.query)?;
+    let sort_wire = sort.to_string();
+    let binding = Binding {
+        listing: listing.name,
+        job: listing.job,
+        sort: &sort_wire,
+        query: &args.query,
+        workspace: &rc.workspace,
+        legacy: rc.legacy,
+    };
+    let fingerprint = binding.fingerprint();
+    let start = start_position(args.after.as_deref(), &binding)?;
+    let loader = ctx.data_unchecked::<SharedLoader>();
+    let key = &listing.key;
+    let query = args.query.as_str();
+    let slice = pagination::plan_slice(start, args.first, listing.max_page, listing.id, |page| {
+        loader::load(loader, key(page, query))
+    })
+    .await
+    .map_err(plan_error)?;
+    Ok((slice, fingerprint))
+}
+
 /// Resolves a job's executions as a connection (shared by `Query.jobExecutions` and
 /// `Job.executions`).
 pub(crate) async fn executions_connection(
@@ -320,41 +371,20 @@ pub(crate) async fn executions_connection(
     sort: JobExecutionSort,
 ) -> Result<JobExecutionConnection> {
     check_names(&[("jobName", job)])?;
-    let args = page_args(ctx, raw)?;
-    let rc = ctx.data_unchecked::<RequestContext>();
     let sort = PaginationSort::from(sort);
-    check_legacy(rc, sort, &args.query)?;
-    let sort_wire = sort.to_string();
-    let binding = Binding {
-        listing: "executions",
+    let listing = Listing {
+        name: "executions",
         job,
-        sort: &sort_wire,
-        query: &args.query,
-        workspace: &rc.workspace,
-        legacy: rc.legacy,
-    };
-    let fingerprint = binding.fingerprint();
-    let start = start_position(args.after.as_deref(), &binding)?;
-    let loader = ctx.data_unchecked::<SharedLoader>();
-    let slice = pagination::plan_slice(
-        start,
-        args.first,
-        EXECUTIONS_PAGE_MAX,
-        execution_id,
-        |page| {
-            loader::load(
-                loader,
-                ExecutionsKey {
-                    job: job.to_owned(),
-                    sort,
-                    query: args.query.clone(),
-                    page,
-                },
-            )
+        max_page: EXECUTIONS_PAGE_MAX,
+        id: execution_id,
+        key: |page, query: &str| ExecutionsKey {
+            job: job.to_owned(),
+            sort,
+            query: query.to_owned(),
+            page,
         },
-    )
-    .await
-    .map_err(plan_error)?;
+    };
+    let (slice, fingerprint) = paginate(ctx, raw, sort, listing).await?;
     Ok(connection(slice, fingerprint, |page, index| {
         ExecutionNode(JobExecution::in_page(page, index))
     }))
@@ -443,34 +473,19 @@ impl Query {
             before,
             query,
         };
-        let args = page_args(ctx, raw)?;
-        let rc = ctx.data_unchecked::<RequestContext>();
         let sort = PaginationSort::from(sort.unwrap_or_default());
-        check_legacy(rc, sort, &args.query)?;
-        let sort_wire = sort.to_string();
-        let binding = Binding {
-            listing: "jobs",
+        let listing = Listing {
+            name: "jobs",
             job: "",
-            sort: &sort_wire,
-            query: &args.query,
-            workspace: &rc.workspace,
-            legacy: rc.legacy,
+            max_page: JOBS_PAGE_MAX,
+            id: job_name,
+            key: |page, query: &str| JobsKey {
+                sort,
+                query: query.to_owned(),
+                page,
+            },
         };
-        let fingerprint = binding.fingerprint();
-        let start = start_position(args.after.as_deref(), &binding)?;
-        let loader = ctx.data_unchecked::<SharedLoader>();
-        let slice = pagination::plan_slice(start, args.first, JOBS_PAGE_MAX, job_name, |page| {
-            loader::load(
-                loader,
-                JobsKey {
-                    sort,
-                    query: args.query.clone(),
-                    page,
-                },
-            )
-        })
-        .await
-        .map_err(plan_error)?;
+        let (slice, fingerprint) = paginate(ctx, raw, sort, listing).await?;
         Ok(connection(slice, fingerprint, Job::in_page))
     }
 
