@@ -219,24 +219,72 @@ async fn query_filters_and_binds_the_cursor() {
     assert_eq!(c["totalCount"], 150);
 }
 
+/// The environment variable that turns [`child_gateway_process`] into a gateway server.
+const CHILD_UPSTREAM: &str = "E2E_CHILD_GATEWAY_UPSTREAM";
+
+/// Not a test of its own: run by [`a_page_begun_in_one_gateway_process_finishes_in_another`] as
+/// a separate OS process (this test binary, re-executed), it serves a gateway over the upstream
+/// named by `E2E_CHILD_GATEWAY_UPSTREAM`, prints its URL, and stops after 60 s at the latest.
+/// Ignored in normal runs; without the variable it returns at once.
 #[tokio::test]
-async fn a_page_begun_on_one_gateway_finishes_on_another() {
+#[ignore = "a helper process, run by a_page_begun_in_one_gateway_process_finishes_in_another"]
+async fn child_gateway_process() {
+    let Ok(upstream) = std::env::var(CHILD_UPSTREAM) else {
+        return;
+    };
+    let gw = gateway(&upstream, GatewayOptions::default()).await;
+    println!("CHILD-GATEWAY {}", gw.url);
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
+
+#[tokio::test]
+async fn a_page_begun_in_one_gateway_process_finishes_in_another() {
+    use tokio::io::AsyncBufReadExt as _;
+
     let env = Env::start(emulator_config(60)).await;
     let expected = upstream_ids(&env, PaginationSort::CreatedAtDesc).await;
-    let other = gateway(&env.emulator.base_url(), GatewayOptions::default()).await;
     let resp = env.gql(PAGE, json!({"job": JOB, "first": 25})).await;
     let end = conn(&resp)["pageInfo"]["endCursor"].clone();
-    drop(resp);
-    // A second, independent gateway (no shared state) continues the listing.
+
+    // A second gateway in another OS process: this test binary, re-executed.
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "paging::child_gateway_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_UPSTREAM, env.emulator.base_url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("re-execute the test binary");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            // libtest prints "test <name> ... " on the same line first.
+            if let Some((_, url)) = line.split_once("CHILD-GATEWAY ") {
+                return url.trim().to_owned();
+            }
+            seen.push(line);
+        }
+        panic!("the child gateway exited without serving: {seen:?}");
+    })
+    .await
+    .expect("the child gateway starts within 30 s");
     let resp = post(
         &env.http,
-        &other.url,
+        &url,
         PAGE,
         json!({"job": JOB, "first": 25, "after": end}),
         &[],
     )
     .await;
     assert_eq!(ids(conn(&resp)), expected[25..50].to_vec());
+    child.kill().await.ok();
 }
 
 #[tokio::test]
