@@ -198,11 +198,11 @@ fn int(n: Option<i64>) -> Value {
 
 /// A timestamp, served normalised; `None` (give up) when it does not parse.
 fn time(raw: Option<&str>) -> Option<Value> {
-    use async_graphql::ScalarType as _;
-    match timestamp(raw).ok()? {
-        Some(t) => Some(t.to_value()),
-        None => Some(Value::Null),
-    }
+    Some(
+        timestamp(raw)
+            .ok()?
+            .map_or(Value::Null, |t| Value::String(t.into_string())),
+    )
 }
 
 impl Plain for JobExecution {

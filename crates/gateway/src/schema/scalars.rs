@@ -6,23 +6,95 @@ use crate::error::{Code, error};
 
 /// A point in time, RFC 3339 in UTC (e.g. `2026-05-01T10:00:00Z`). Upstream timestamps are
 /// parsed with any offset (`+00:00` too) and served normalised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+///
+/// Held as its normalised text (what `to_rfc3339_opts(SecondsFormat::AutoSi, true)` prints), so
+/// that an upstream timestamp already in that form is served as is, without a parse and a
+/// reformat (see [`canonical`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateTime(String);
+
+impl DateTime {
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The normalised text, by value.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for DateTime {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+}
 
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => blaxel_models::parse_timestamp(s)
-                .map(DateTime)
+            Value::String(s) => normalise(s)
                 .map_err(|e| InputValueError::custom(format!("not an RFC 3339 timestamp: {e}"))),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        Value::String(self.0.clone())
     }
+}
+
+/// `raw` in its normalised form: as is when it already is ([`canonical`]), else parsed (with
+/// any offset) and reformatted.
+fn normalise(raw: &str) -> Result<DateTime, chrono::ParseError> {
+    if canonical(raw) {
+        Ok(DateTime(raw.to_owned()))
+    } else {
+        blaxel_models::parse_timestamp(raw).map(DateTime::from)
+    }
+}
+
+/// True when `s` is exactly what chrono would print for it, `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole
+/// seconds, a real date of the proleptic Gregorian calendar), so chrono would accept it.
+/// Checked byte by byte; anything else (a leap second, other offsets, fractions, lowercase,
+/// whitespace, an invalid date) is `false` and goes through chrono.
+fn canonical(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return false;
+    }
+    let digits = |i: usize, n: usize| -> Option<u32> {
+        b[i..i + n].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(0, 4),
+        digits(5, 2),
+        digits(8, 2),
+        digits(11, 2),
+        digits(14, 2),
+        digits(17, 2),
+    ) else {
+        return false;
+    };
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && hour <= 23 && minute <= 59 && second <= 59
 }
 
 /// Parses an optional upstream timestamp. An unparseable value fails this field alone
@@ -31,13 +103,131 @@ pub fn timestamp(raw: Option<&str>) -> Result<Option<DateTime>> {
     match raw {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
-        Some(s) => blaxel_models::parse_timestamp(s)
-            .map(|t| Some(DateTime(t)))
-            .map_err(|e| {
-                error(
-                    Code::UpstreamError,
-                    format!("upstream sent a timestamp that is not RFC 3339 ({s:?}): {e}"),
-                )
-            }),
+        Some(s) => normalise(s).map(Some).map_err(|e| {
+            error(
+                Code::UpstreamError,
+                format!("upstream sent a timestamp that is not RFC 3339 ({s:?}): {e}"),
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{canonical, timestamp};
+
+    /// What the slow path (chrono) makes of `s`.
+    fn chrono_form(s: &str) -> Option<String> {
+        blaxel_models::parse_timestamp(s)
+            .ok()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+
+    #[test]
+    fn canonical_forms_take_the_fast_path() {
+        for s in [
+            "2026-05-31T23:59:20Z",
+            "2026-01-01T00:00:00Z",
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2026-04-30T00:00:00Z",
+            "2026-12-28T12:34:56Z",
+            "1970-01-01T00:00:00Z",
+            "0001-02-03T04:05:06Z",
+            "9999-12-28T23:59:59Z",
+        ] {
+            assert!(canonical(s), "{s}");
+            assert_eq!(chrono_form(s).as_deref(), Some(s), "{s}");
+            assert_eq!(timestamp(Some(s)).unwrap().unwrap().as_str(), s);
+        }
+    }
+
+    #[test]
+    fn everything_else_goes_through_chrono() {
+        for s in [
+            // Valid, but not in the served form, or not checked here.
+            "2026-05-31T23:59:20+00:00",
+            "2026-05-31T23:59:20.5Z",
+            "2026-05-31T23:59:20.000Z",
+            "2026-05-31t23:59:20z",
+            "2026-05-31 23:59:20Z",
+            " 2026-05-31T23:59:20Z",
+            "2026-05-31T23:59:20Z ",
+            "2016-12-31T23:59:60Z",
+            // Invalid.
+            "2026-02-30T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-00-10T00:00:00Z",
+            "2026-13-10T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-32T00:00:00Z",
+            "2026-01-10T24:00:00Z",
+            "2026-01-10T23:60:00Z",
+            "2026-01-10T23:00:61Z",
+            "2026-01-1aT00:00:00Z",
+            "+026-01-10T00:00:00Z",
+            "2026-01-10T00:00:00",
+            "2026-01-10T00:00:0Z",
+            "2026-01-10T00:00:00Zx",
+            "2026\u{e9}1-10T00:00:00Z",
+            "",
+            "not a timestamp",
+        ] {
+            assert!(!canonical(s), "{s}");
+            // The answer is chrono's, normalised, or an error.
+            match timestamp(Some(s)) {
+                Ok(Some(t)) => assert_eq!(Some(t.as_str().to_owned()), chrono_form(s), "{s}"),
+                Ok(None) => assert!(s.trim().is_empty(), "{s}"),
+                Err(_) => assert_eq!(chrono_form(s), None, "{s}"),
+            }
+        }
+        assert_eq!(
+            timestamp(Some("2026-05-31T23:59:20+00:00"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "2026-05-31T23:59:20Z"
+        );
+        assert_eq!(
+            timestamp(Some("2026-05-31T23:59:20.500+00:00"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "2026-05-31T23:59:20.500Z"
+        );
+        assert!(timestamp(Some("2026-02-30T00:00:00Z")).is_err());
+    }
+
+    /// The fast path takes exactly the strings chrono accepts and prints back unchanged (leap
+    /// seconds aside): a sweep over the fields' ranges, and past them.
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        let mut fast = 0;
+        for year in [
+            0, 1, 4, 100, 999, 1900, 1969, 1970, 2000, 2024, 2026, 2100, 9999,
+        ] {
+            for month in 0..=13 {
+                for day in [0, 1, 9, 10, 27, 28, 29, 30, 31, 32] {
+                    for (hour, minute, second) in [
+                        (0, 0, 0),
+                        (23, 59, 59),
+                        (24, 0, 0),
+                        (0, 60, 0),
+                        (0, 0, 60),
+                        (12, 7, 9),
+                    ] {
+                        let s = format!(
+                            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"
+                        );
+                        let same = chrono_form(&s).as_deref() == Some(s.as_str());
+                        assert_eq!(canonical(&s), same && second < 60, "{s}");
+                        fast += usize::from(same);
+                    }
+                }
+            }
+        }
+        assert!(fast > 1000, "{fast}");
     }
 }
