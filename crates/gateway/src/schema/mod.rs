@@ -168,12 +168,16 @@ const JOB_KIND: &str = "Job";
 
 /// Global id of an object: base64url of `Kind:part[:part]`.
 pub(crate) fn global_id(kind: &str, parts: &[&str]) -> ID {
-    let mut raw = String::from(kind);
+    let len = kind.len() + parts.iter().map(|part| 1 + part.len()).sum::<usize>();
+    let mut raw = String::with_capacity(len);
+    raw.push_str(kind);
     for part in parts {
         raw.push(':');
         raw.push_str(part);
     }
-    ID(URL_SAFE_NO_PAD.encode(raw))
+    let mut id = String::with_capacity(base64::encoded_len(len, false).unwrap_or_default());
+    URL_SAFE_NO_PAD.encode_string(raw, &mut id);
+    ID(id)
 }
 
 fn parse_global_id(id: &str) -> Option<(String, Vec<String>)> {

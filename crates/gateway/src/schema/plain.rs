@@ -14,14 +14,14 @@
 //! is not an object) makes it give up, and the ordinary resolvers of [`JobExecution`] answer
 //! instead, with their errors and paths. Both give the same answer: the tests compare them.
 
-use std::{borrow::Cow, collections::HashMap};
+use std::{borrow::Cow, collections::HashMap, sync::OnceLock};
 
 use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
-    indexmap::IndexMap,
+    indexmap::{IndexMap, map::Entry},
     parser::types::{Field, FragmentDefinition, Selection, SelectionSet},
     registry::Registry,
-    resolver_utils::enum_value,
+    resolver_utils::{EnumType, enum_value},
 };
 use blaxel_models as models;
 
@@ -162,18 +162,23 @@ impl Walk<'_> {
 /// Inserts `value` under `key`, merging objects (and lists of objects) item by item, as
 /// async-graphql does for a response key selected twice.
 fn insert(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match target.get_mut(&key) {
-        None => {
-            target.insert(key, value);
+    // One hash and lookup of the key (not a `get_mut`, then an `insert`).
+    let prev = match target.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+            return;
         }
-        Some(Value::Object(prev)) => {
+        Entry::Occupied(slot) => slot.into_mut(),
+    };
+    match prev {
+        Value::Object(prev) => {
             if let Value::Object(next) = value {
                 for (k, v) in next {
                     insert(prev, k, v);
                 }
             }
         }
-        Some(Value::List(prev)) => {
+        Value::List(prev) => {
             if let Value::List(next) = value {
                 for (slot, v) in prev.iter_mut().zip(next) {
                     if let (Value::Object(prev), Value::Object(next)) = (slot, v) {
@@ -184,8 +189,26 @@ fn insert(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
                 }
             }
         }
-        Some(_) => {}
+        _ => {}
     }
+}
+
+/// The GraphQL value of an enum, its name shared (one `Arc<str>` per variant, made once) rather
+/// than allocated for every field as [`enum_value`] does.
+fn enum_name<T: EnumType + Copy + Send + Sync>(
+    value: T,
+    names: &'static OnceLock<Box<[(T, Name)]>>,
+) -> Value {
+    let names = names.get_or_init(|| {
+        T::items()
+            .iter()
+            .map(|item| (item.value, Name::new(item.name)))
+            .collect()
+    });
+    names
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or_else(|| enum_value(value), |(_, name)| Value::Enum(name.clone()))
 }
 
 fn string(s: Option<&str>) -> Value {
@@ -219,10 +242,10 @@ impl Plain for JobExecution {
             "metadata" => walk.object(&m.metadata, set)?,
             "spec" => walk.object(&m.spec, set)?,
             "stats" => walk.optional(m.stats.as_ref(), set)?,
-            "status" => m
-                .status
-                .as_ref()
-                .map_or(Value::Null, |s| enum_value(JobExecutionStatus::from(s))),
+            "status" => m.status.as_ref().map_or(Value::Null, |s| {
+                static NAMES: OnceLock<Box<[(JobExecutionStatus, Name)]>> = OnceLock::new();
+                enum_name(JobExecutionStatus::from(s), &NAMES)
+            }),
             "statusRaw" => string(m.status.as_ref().map(|s| s.as_str())),
             "tasks" => walk.list(&m.tasks, set)?,
             _ => return None,
@@ -292,10 +315,10 @@ impl Plain for models::JobExecutionTask {
             "conditions" => walk.list(&self.conditions, set)?,
             "metadata" => walk.optional(self.metadata.as_ref(), set)?,
             "spec" => walk.optional(self.spec.as_ref(), set)?,
-            "status" => self
-                .status
-                .as_ref()
-                .map_or(Value::Null, |s| enum_value(JobExecutionTaskStatus::from(s))),
+            "status" => self.status.as_ref().map_or(Value::Null, |s| {
+                static NAMES: OnceLock<Box<[(JobExecutionTaskStatus, Name)]>> = OnceLock::new();
+                enum_name(JobExecutionTaskStatus::from(s), &NAMES)
+            }),
             "statusRaw" => string(self.status.as_ref().map(|s| s.as_str())),
             _ => return None,
         })
