@@ -14,7 +14,7 @@
 //! is not an object) makes it give up, and the ordinary resolvers of [`JobExecution`] answer
 //! instead, with their errors and paths. Both give the same answer: the tests compare them.
 
-use std::{borrow::Cow, collections::HashMap, sync::OnceLock};
+use std::{borrow::Cow, cell::RefCell, collections::HashMap, sync::OnceLock};
 
 use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
@@ -56,6 +56,7 @@ impl OutputType for ExecutionNode {
         if enabled {
             let walk = Walk {
                 fragments: &ctx.query_env.fragments,
+                widths: RefCell::default(),
             };
             if let Some(value) = walk.object(&self.0, &ctx.item.node) {
                 return Ok(value);
@@ -68,6 +69,10 @@ impl OutputType for ExecutionNode {
 /// Fragments of the operation, for spreads.
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// How many fields each selection set walked so far selects, fragments expanded, by the
+    /// set's address (the document outlives the walk): the capacity of its objects, so that
+    /// `{ ...Fragment }` does not grow its map field by field.
+    widths: RefCell<Vec<(usize, usize)>>,
 }
 
 /// A model type the walk can answer: its GraphQL name and plain field reads.
@@ -84,9 +89,34 @@ trait Plain {
 
 impl Walk<'_> {
     fn object<T: Plain>(&self, value: &T, set: &SelectionSet) -> Option<Value> {
-        let mut out = IndexMap::with_capacity(set.items.len());
+        let mut out = IndexMap::with_capacity(self.width(set));
         self.collect(value, set, &mut out)?;
         Some(Value::Object(out))
+    }
+
+    /// Fields selected by `set`, fragments expanded (an upper bound of its response keys).
+    fn width(&self, set: &SelectionSet) -> usize {
+        let key = std::ptr::from_ref(set).addr();
+        if let Some(&(_, n)) = self.widths.borrow().iter().find(|(k, _)| *k == key) {
+            return n;
+        }
+        let n = self.count(set);
+        self.widths.borrow_mut().push((key, n));
+        n
+    }
+
+    fn count(&self, set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(_) => 1,
+                Selection::FragmentSpread(spread) => self
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |f| self.count(&f.node.selection_set.node)),
+                Selection::InlineFragment(inline) => self.count(&inline.node.selection_set.node),
+            })
+            .sum()
     }
 
     fn collect<T: Plain>(
