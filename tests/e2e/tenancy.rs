@@ -7,23 +7,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn concurrent_callers_see_only_their_workspace() {
-    let tenants: Vec<(String, String)> = (0..6)
-        .map(|i| (format!("token-{i}"), format!("workspace-{i}")))
-        .collect();
-    let options = GatewayOptions {
-        token: None,
-        ..GatewayOptions::default()
-    };
-    let env = Env::with(
-        EmulatorConfig {
-            tokens: tenants.clone(),
-            jobs: 2,
-            executions_per_job: 25,
-            ..EmulatorConfig::default()
-        },
-        options,
-    )
-    .await;
+    let (env, tenants) = tenants_env(6).await;
     let query = r#"query($job: String!, $first: Int) {
       jobExecutions(jobName: $job, first: $first) { edges { cursor node { metadata { id workspace } } } }
       jobs { nodes { metadata { name workspace } } }
@@ -62,7 +46,7 @@ async fn concurrent_callers_see_only_their_workspace() {
     }
 }
 
-/// Tenants `token-N` / `workspace-N`, and a gateway that has no token of its own.
+/// Tenants `tok-N-…` / `workspace-N`, and a gateway that has no token of its own.
 async fn tenants_env(n: usize) -> (Env, Vec<(String, String)>) {
     let tenants: Vec<(String, String)> = (0..n)
         .map(|i| (format!("tok-{i}-3f9a1c7e"), format!("workspace-{i}")))
