@@ -1,9 +1,9 @@
 //! Every error code, and partial failures that leave the rest of the response intact.
 
-use std::time::Duration;
-
 use blaxel_emulator::{Fault, FaultBody};
 use serde_json::json;
+
+use blaxel_gateway::Config;
 
 use crate::harness::*;
 
@@ -96,9 +96,9 @@ async fn expired_upstream_cursor_is_cursor_expired() {
 
 #[tokio::test]
 async fn credentials_errors() {
-    let options = GatewayOptions {
+    let options = Config {
         token: None,
-        ..GatewayOptions::default()
+        ..options()
     };
     let env = Env::with(emulator_config(5), options).await;
     let resp = env.gql(ONE_PAGE, json!({})).await;
@@ -159,9 +159,9 @@ async fn not_found_and_null_lookups() {
 
 #[tokio::test]
 async fn upstream_faults_map_to_codes_and_leave_other_fields_intact() {
-    let options = GatewayOptions {
-        upstream_timeout: Duration::from_millis(300),
-        ..GatewayOptions::default()
+    let options = Config {
+        upstream_timeout_ms: 300,
+        ..options()
     };
     let env = Env::with(emulator_config(10), options).await;
     let query = r#"{

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use blaxel_emulator::{Fault, FaultBody};
-use blaxel_gateway::Limits;
+use blaxel_gateway::Config;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -45,14 +45,11 @@ fn on_listing(fault: Fault) -> Fault {
 
 /// Runs one row of the matrix; returns the faulted response for extra checks.
 async fn row(fault: Fault, expect: Expect) -> Value {
-    let options = GatewayOptions {
-        upstream_timeout: Duration::from_millis(300),
-        attempts: 3,
-        limits: Limits {
-            request_timeout: REQUEST_TIMEOUT,
-            ..Limits::default()
-        },
-        ..GatewayOptions::default()
+    let options = Config {
+        upstream_timeout_ms: 300,
+        upstream_attempts: 3,
+        request_timeout_ms: REQUEST_TIMEOUT.as_millis() as u64,
+        ..options()
     };
     let env = Env::with(emulator_config(10), options).await;
     let healthy = env.gql(QUERY, json!({})).await;

@@ -1,13 +1,8 @@
 //! Shared harness: an emulator and gateways on 127.0.0.1:0, a GraphQL client, and helpers.
 
-use std::time::Duration;
-
 use blaxel_emulator::{EmulatorConfig, EmulatorHandle};
-use blaxel_gateway::{AppState, Limits};
-use blaxel_models::ApiVersion;
-use blaxel_transport::{
-    CircuitBreakerConfig, Client, ClientConfig, RetryBudget, RetryPolicy, Token,
-};
+use blaxel_gateway::{AppState, Config};
+use blaxel_transport::Client;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -16,42 +11,16 @@ pub const LIST_EXECUTIONS: &str = "GET /v0/jobs/{jobId}/executions";
 /// The route key of one execution.
 pub const GET_EXECUTION: &str = "GET /v0/jobs/{jobId}/executions/{executionId}";
 
-/// How a test gateway is set up.
-#[derive(Clone)]
-pub struct GatewayOptions {
-    /// Default token (None: callers must send one).
-    pub token: Option<String>,
-    /// Default workspace.
-    pub workspace: Option<String>,
-    /// Blaxel-Version sent upstream.
-    pub api_version: ApiVersion,
-    /// Upstream attempt timeout.
-    pub upstream_timeout: Duration,
-    /// Attempts per call.
-    pub attempts: u32,
-    /// Gateway limits.
-    pub limits: Limits,
-    /// Retry budget of the upstream client.
-    pub retry_budget: RetryBudget,
-    /// Circuit breaker of the upstream client.
-    pub circuit_breaker: CircuitBreakerConfig,
-    /// Upstream requests in flight at once, across callers.
-    pub max_concurrent_upstream: usize,
-}
-
-impl Default for GatewayOptions {
-    fn default() -> Self {
-        Self {
-            token: Some("dev-token".into()),
-            workspace: None,
-            api_version: ApiVersion::PAGINATED,
-            upstream_timeout: Duration::from_secs(5),
-            attempts: 1,
-            limits: Limits::default(),
-            retry_budget: RetryBudget::default(),
-            circuit_breaker: CircuitBreakerConfig::default(),
-            max_concurrent_upstream: 64,
-        }
+/// The gateway configuration most tests use: the flags' defaults, with the emulator's
+/// `dev-token` as the default credential, one upstream attempt (retries are tested on purpose),
+/// a 5 s upstream timeout and 5 ms retry backoff. The upstream URL is set by [`gateway`].
+pub fn options() -> Config {
+    Config {
+        token: Some("dev-token".into()),
+        upstream_attempts: 1,
+        upstream_timeout_ms: 5_000,
+        retry_backoff_ms: 5,
+        ..Config::default()
     }
 }
 
@@ -74,27 +43,10 @@ impl Drop for Gateway {
     }
 }
 
-/// Starts a gateway over `upstream` (an emulator base URL).
-pub async fn gateway(upstream: &str, options: GatewayOptions) -> Gateway {
-    let client = Client::new(ClientConfig {
-        base_url: upstream.to_owned(),
-        token: options.token.map(Token::new),
-        workspace: options.workspace,
-        api_version: options.api_version,
-        request_timeout: options.upstream_timeout,
-        retry: RetryPolicy {
-            max_attempts: options.attempts,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        },
-        retry_budget: options.retry_budget,
-        circuit_breaker: options.circuit_breaker,
-        max_concurrent_requests: options.max_concurrent_upstream,
-        ..ClientConfig::default()
-    })
-    .expect("client");
-    let state = AppState::new(client, options.limits, None);
+/// Starts a gateway over `upstream` (an emulator base URL) with `config`.
+pub async fn gateway(upstream: &str, config: Config) -> Gateway {
+    let client = Client::new(config.client_config(upstream)).expect("client");
+    let state = AppState::new(client, config.limits(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -122,11 +74,11 @@ pub struct Env {
 impl Env {
     /// Emulator with `config`, gateway with default options.
     pub async fn start(config: EmulatorConfig) -> Env {
-        Self::with(config, GatewayOptions::default()).await
+        Self::with(config, options()).await
     }
 
     /// Emulator with `config`, gateway with `options`.
-    pub async fn with(config: EmulatorConfig, options: GatewayOptions) -> Env {
+    pub async fn with(config: EmulatorConfig, options: Config) -> Env {
         let emulator = blaxel_emulator::spawn(config).await.expect("emulator");
         let gateway = gateway(&emulator.base_url(), options).await;
         Env {

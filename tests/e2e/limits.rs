@@ -1,31 +1,22 @@
 //! Every limit is configurable, and its error names the limit and its value.
 
-use std::time::Duration;
-
 use blaxel_emulator::Fault;
-use blaxel_gateway::Limits;
+use blaxel_gateway::Config;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::harness::*;
 
-fn limits() -> Limits {
-    Limits {
+async fn env() -> Env {
+    let options = Config {
         max_first: 50,
         max_depth: 6,
         max_complexity: 200,
         max_aliases: 3,
         max_document_bytes: 2_000,
         max_body_bytes: 4_000,
-        request_timeout: Duration::from_millis(400),
-        ..Limits::default()
-    }
-}
-
-async fn env() -> Env {
-    let options = GatewayOptions {
-        limits: limits(),
-        ..GatewayOptions::default()
+        request_timeout_ms: 400,
+        ..options()
     };
     Env::with(emulator_config(20), options).await
 }

@@ -5,6 +5,8 @@ use blaxel_transport::{Client, ClientConfig, Credentials, ListExecutionsRequest,
 use futures::TryStreamExt as _;
 use serde_json::{Value, json};
 
+use blaxel_gateway::Config;
+
 use crate::harness::*;
 
 const PAGE: &str = r#"query($job: String!, $first: Int, $after: String, $sort: JobExecutionSort, $query: String) {
@@ -232,7 +234,7 @@ async fn child_gateway_process() {
     let Ok(upstream) = std::env::var(CHILD_UPSTREAM) else {
         return;
     };
-    let gw = gateway(&upstream, GatewayOptions::default()).await;
+    let gw = gateway(&upstream, options()).await;
     println!("CHILD-GATEWAY {}", gw.url);
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
 }
@@ -289,9 +291,9 @@ async fn a_page_begun_in_one_gateway_process_finishes_in_another() {
 
 #[tokio::test]
 async fn legacy_api_version_pages_by_offsets() {
-    let options = GatewayOptions {
+    let options = Config {
         api_version: "2026-04-16".parse().unwrap(),
-        ..GatewayOptions::default()
+        ..options()
     };
     let env = Env::with(emulator_config(55), options).await;
     let expected = upstream_ids(&env, PaginationSort::CreatedAtDesc).await;

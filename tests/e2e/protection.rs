@@ -10,8 +10,10 @@ use std::{
 };
 
 use blaxel_emulator::Fault;
-use blaxel_transport::{CircuitBreakerConfig, RetryBudget};
+
 use serde_json::json;
+
+use blaxel_gateway::Config;
 
 use crate::harness::*;
 
@@ -28,16 +30,13 @@ fn failing_upstream() -> Vec<Fault> {
 
 #[tokio::test]
 async fn retry_budget_keeps_a_failing_upstream_from_being_multiplied() {
-    let options = GatewayOptions {
-        attempts: 3,
+    let options = Config {
+        upstream_attempts: 3,
         // No reserve: retries are 20 % of the calls at most.
-        retry_budget: RetryBudget {
-            window: Duration::from_secs(10),
-            min_per_sec: 0,
-            retry_percent: 20,
-        },
-        circuit_breaker: CircuitBreakerConfig::disabled(),
-        ..GatewayOptions::default()
+        retry_budget_min_per_sec: 0,
+        retry_budget_percent: 20,
+        breaker_failures: 0,
+        ..options()
     };
     let env = Env::with(emulator_config(10), options).await;
     env.emulator.emulator().set_faults(failing_upstream());
@@ -57,15 +56,12 @@ async fn retry_budget_keeps_a_failing_upstream_from_being_multiplied() {
 
 #[tokio::test]
 async fn circuit_breaker_opens_answers_at_once_and_recovers() {
-    let options = GatewayOptions {
-        attempts: 3,
-        circuit_breaker: CircuitBreakerConfig {
-            failure_threshold: 5,
-            open_for: Duration::from_millis(300),
-            half_open_probes: 1,
-            ..CircuitBreakerConfig::default()
-        },
-        ..GatewayOptions::default()
+    let options = Config {
+        upstream_attempts: 3,
+        breaker_failures: 5,
+        breaker_open_ms: 300,
+        breaker_probes: 1,
+        ..options()
     };
     let env = Env::with(emulator_config(10), options).await;
     env.emulator.emulator().set_faults(failing_upstream());
@@ -196,9 +192,9 @@ async fn slow_emulator() -> blaxel_emulator::EmulatorHandle {
 async fn upstream_concurrency_is_bounded_overall() {
     let emulator = slow_emulator().await;
     let proxy = counting_proxy(emulator.addr()).await;
-    let options = GatewayOptions {
+    let options = Config {
         max_concurrent_upstream: 3,
-        ..GatewayOptions::default()
+        ..options()
     };
     let gateway = gateway(&proxy.base_url, options).await;
     let http = reqwest::Client::new();
@@ -228,12 +224,9 @@ async fn upstream_concurrency_is_bounded_overall() {
 async fn upstream_concurrency_is_bounded_per_graphql_request() {
     let emulator = slow_emulator().await;
     let proxy = counting_proxy(emulator.addr()).await;
-    let options = GatewayOptions {
-        limits: blaxel_gateway::Limits {
-            per_request_concurrency: 2,
-            ..blaxel_gateway::Limits::default()
-        },
-        ..GatewayOptions::default()
+    let options = Config {
+        per_request_concurrency: 2,
+        ..options()
     };
     let gateway = gateway(&proxy.base_url, options).await;
     let lookups: String = (0..8)

@@ -69,7 +69,7 @@ async fn http_endpoints() {
 #[tokio::test]
 async fn readyz_fails_when_the_upstream_is_down() {
     let env = Env::start(emulator_config(5)).await;
-    let gw = gateway("http://127.0.0.1:9/v0", GatewayOptions::default()).await;
+    let gw = gateway("http://127.0.0.1:9/v0", options()).await;
     let status = env
         .http
         .get(format!("{}/readyz", gw.base))

@@ -3,6 +3,8 @@
 use blaxel_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
+use blaxel_gateway::Config;
+
 use crate::harness::*;
 
 #[tokio::test]
@@ -51,9 +53,9 @@ async fn tenants_env(n: usize) -> (Env, Vec<(String, String)>) {
     let tenants: Vec<(String, String)> = (0..n)
         .map(|i| (format!("tok-{i}-3f9a1c7e"), format!("workspace-{i}")))
         .collect();
-    let options = GatewayOptions {
+    let options = Config {
         token: None,
-        ..GatewayOptions::default()
+        ..options()
     };
     let env = Env::with(
         EmulatorConfig {

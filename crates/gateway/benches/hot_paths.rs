@@ -18,14 +18,16 @@ use std::{sync::Arc, time::Duration};
 use async_graphql::Request;
 use axum::body::Body;
 use blaxel_gateway::{
-    AppState, Limits,
-    cursor::{self, Binding, Position},
-    doc_cache::DocumentCache,
-    loader::{ExecutionsKey, RequestContext, UpstreamLoader},
-    pagination::PageRequest,
+    AppState, Caller, Config,
+    graphql::documents::DocumentCache,
+    loader::{ExecutionsPage, RequestLoader},
+    pagination::{
+        Contract,
+        cursor::{self, Binding, Position},
+    },
 };
 use blaxel_models::{JobExecution, Page, PaginationSort};
-use blaxel_transport::{Client, ClientConfig, Credentials};
+use blaxel_transport::{Client, Credentials, ListExecutionsRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt as _;
 
@@ -86,12 +88,12 @@ fn decode(c: &mut Criterion) {
 fn execute(c: &mut Criterion) {
     let rt = runtime();
     // Never called: every page the queries need is primed into the request's loader.
-    let client = Client::new(ClientConfig {
+    let config = Config {
         token: Some("dev-token".into()),
-        ..ClientConfig::new("http://127.0.0.1:9/v0")
-    })
-    .expect("a client");
-    let state = AppState::new(client.clone(), Limits::default(), None);
+        ..Config::for_upstream("http://127.0.0.1:9/v0")
+    };
+    let client = Client::new(config.client_config("http://127.0.0.1:9/v0")).expect("a client");
+    let state = AppState::new(client.clone(), config.limits(), None);
     let mut group = c.benchmark_group("execute");
     for first in [20u32, 100] {
         let page: Page<JobExecution> =
@@ -99,26 +101,19 @@ fn execute(c: &mut Criterion) {
         let query = format!(
             "{{ jobExecutions(jobName: \"{JOB}\", first: {first}) {{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ ...Execution }} }} }} }}\n{FIELDS}"
         );
-        let key = ExecutionsKey {
+        let key = ExecutionsPage {
             job: JOB.to_owned(),
-            sort: PaginationSort::CreatedAtDesc,
-            query: String::new(),
-            page: PageRequest {
-                cursor: None,
-                limit: first,
-                offset: None,
+            request: ListExecutionsRequest {
+                limit: Some(first),
+                sort: Some(PaginationSort::CreatedAtDesc),
+                ..Default::default()
             },
         };
         let request = || {
-            let loader =
-                UpstreamLoader::new(client.clone(), Credentials::default(), 8).into_dataloader();
-            loader.prime_executions(key.clone(), page.clone());
+            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8);
+            rt.block_on(loader.prime_executions_page(key.clone(), page.clone()));
             Request::new(query.as_str())
-                .data(RequestContext {
-                    credentials: Credentials::default(),
-                    workspace: String::new(),
-                    legacy: false,
-                })
+                .data(Caller::default())
                 .data(Arc::new(loader))
         };
         // The answer is right before it is timed.
@@ -150,7 +145,7 @@ fn cursors(c: &mut Criterion) {
         sort: "createdAt:desc",
         query: "",
         workspace: "my-workspace",
-        legacy: false,
+        contract: Contract::Cursor,
     };
     let fingerprint = binding.fingerprint();
     let position = Position::Upstream {

@@ -1,24 +1,29 @@
 //! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection.
 //!
-//! Flow: axum ([`server`]: body limit, timeout) -> async-graphql ([`limits`]: size, aliases,
-//! depth, complexity) -> resolvers ([`schema`]) -> [`pagination`] (Relay slice over upstream page
-//! cursors, with stateless [`cursor`]s) -> a per-request DataLoader ([`loader`]) ->
-//! `blaxel-transport` -> the Blaxel API (or the embedded emulator) -> borrowed GraphQL objects.
-//! Every failure becomes a GraphQL error with `extensions.code` ([`error`]).
+//! One core, faces over it. A request flows: [`http`] (body limit, timeout) -> [`caller`] (who is
+//! calling, once) -> the GraphQL face [`graphql`] (document limits, resolvers) -> [`pagination`]
+//! (arguments, stateless cursors, the slice over upstream page cursors) -> the request's
+//! DataLoaders ([`loader`]) -> `blaxel-transport` -> the Blaxel API (or the embedded emulator)
+//! -> borrowed GraphQL objects. Every failure is an [`error::Error`] with a code, which each face
+//! renders in its own shape. [`Config`] is the one configuration value, [`Limits`] the one set
+//! of limits.
 
-pub mod cursor;
-pub mod doc_cache;
+pub mod caller;
+pub mod config;
 pub mod error;
+pub mod graphql;
+pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod pagination;
-pub mod schema;
-pub mod server;
 
 use std::{future::Future, sync::OnceLock};
 
+pub use caller::Caller;
+pub use config::Config;
+pub use http::{AppState, app};
+pub use limits::Limits;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-pub use server::{AppState, Limits, app};
 
 /// The process-wide Prometheus recorder, installed on first call. `None` when another recorder
 /// was installed first.

@@ -1,170 +1,33 @@
-//! Operation limits, enforced by one async-graphql extension: document size, aliases, depth and
-//! complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
-//! value and what the operation asked for (in the message, and as `extensions.limit` and
-//! `extensions.max`).
-//!
-//! The same extension gives every error of a response an `extensions.code`: errors that
-//! async-graphql raises itself (a syntax error, an unknown field, an argument or variable of
-//! the wrong type or out of range) become `BAD_USER_INPUT`, and the parser's nesting limit
-//! becomes `QUERY_TOO_COMPLEX`.
+//! The limits of one request, shared by every face. Built from the flags by
+//! [`crate::Config::limits`]; the GraphQL face enforces the document limits in
+//! [`crate::graphql::extension`], the HTTP layer the body and time limits.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-    },
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
-};
-
-use crate::error::Code;
-
-/// The limits an operation must stay within.
-#[derive(Debug, Clone, Copy)]
-pub struct OperationLimits {
-    /// Largest query document, bytes.
-    pub max_document_bytes: usize,
-    /// Most aliased fields in one document (async-graphql has no such limit).
-    pub max_aliases: usize,
-    /// Deepest selection.
+/// Limits of the gateway; each is a flag (see [`crate::Config`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `first` served, following upstream pages past 100. Default 500.
+    pub max_first: u32,
+    /// Deepest selection set. Default 16.
     pub max_depth: usize,
-    /// Largest complexity: 1 a field, connections multiply their selection by `first`.
+    /// Largest query complexity: each field costs 1, a connection multiplies its selection by
+    /// `first`. Default 60 000 (a full 500-execution page of every field fits).
     pub max_complexity: usize,
+    /// Most aliased fields in one operation. Default 64.
+    pub max_aliases: usize,
+    /// Largest query document, bytes. Default 64 KiB.
+    pub max_document_bytes: usize,
+    /// Largest request body, bytes. Default 256 KiB.
+    pub max_body_bytes: usize,
+    /// Whole-request timeout; also the bound on one upstream call with its retries. Default 30 s.
+    pub request_timeout: Duration,
+    /// Upstream calls in flight for one request. Default 8.
+    pub per_request_concurrency: usize,
 }
 
-/// The extension factory enforcing [`OperationLimits`].
-pub struct LimitsExtension(pub OperationLimits);
-
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck(self.0))
-    }
-}
-
-struct LimitsCheck(OperationLimits);
-
-fn too_complex(limit: &str, max: usize, message: String) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    let extensions = err.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", Code::QueryTooComplex.as_str());
-    extensions.set("limit", limit);
-    extensions.set("max", max as u64);
-    err
-}
-
-/// Gives `err` a code when it has none: async-graphql's own errors are about the request.
-fn ensure_code(err: &mut ServerError) {
-    let extensions = err.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_some() {
-        return;
-    }
-    // The parser's own bound on nesting (async-graphql's `limit_recursive_depth`, 32).
-    let code = if err.message.contains("recursion") || err.message.contains("recursive") {
-        Code::QueryTooComplex
-    } else {
-        Code::BadUserInput
-    };
-    extensions.set("code", code.as_str());
-}
-
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
-}
-
-/// Aliased fields in every operation and fragment definition of `doc`.
-pub fn aliases(doc: &ExecutableDocument) -> usize {
-    let ops: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| count_aliases(&f.node.selection_set.node))
-        .sum();
-    ops + fragments
-}
-
-#[async_trait::async_trait]
-impl Extension for LimitsCheck {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors.iter_mut().for_each(ensure_code);
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = self.0;
-        if query.len() > limits.max_document_bytes {
-            return Err(too_complex(
-                "maxDocumentBytes",
-                limits.max_document_bytes,
-                format!(
-                    "query document is {} bytes, over the limit of {} bytes (maxDocumentBytes)",
-                    query.len(),
-                    limits.max_document_bytes
-                ),
-            ));
-        }
-        let doc = next.run(ctx, query, variables).await?;
-        let aliases = aliases(&doc);
-        if aliases > limits.max_aliases {
-            return Err(too_complex(
-                "maxAliases",
-                limits.max_aliases,
-                format!(
-                    "query uses {aliases} aliases, over the limit of {} (maxAliases)",
-                    limits.max_aliases
-                ),
-            ));
-        }
-        Ok(doc)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let limits = self.0;
-        let result = next.run(ctx).await?;
-        if result.depth > limits.max_depth {
-            return Err(vec![too_complex(
-                "maxDepth",
-                limits.max_depth,
-                format!(
-                    "query depth is {}, over the limit of {} (maxDepth)",
-                    result.depth, limits.max_depth
-                ),
-            )]);
-        }
-        if result.complexity > limits.max_complexity {
-            return Err(vec![too_complex(
-                "maxComplexity",
-                limits.max_complexity,
-                format!(
-                    "query complexity is {}, over the limit of {} (maxComplexity; a connection costs its selection times `first`)",
-                    result.complexity, limits.max_complexity
-                ),
-            )]);
-        }
-        Ok(result)
+impl Default for Limits {
+    fn default() -> Self {
+        crate::Config::default().limits()
     }
 }

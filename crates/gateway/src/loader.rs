@@ -1,257 +1,242 @@
-//! Per-request upstream access: the caller's credentials and a loader keyed by the upstream
-//! request.
+//! Per-request DataLoaders: every upstream read of one request goes through them.
 //!
-//! One [`RequestLoader`] is built for each GraphQL request, holding that caller's credentials.
-//! Two fields or aliases that need the same upstream page or execution cost one upstream request:
-//! the first load of a key starts the call, and every other load of that key in the request
-//! (while it is in flight, or after) awaits the same result. Loads of different keys (executions
-//! of several jobs, resolved side by side) run concurrently, at most `concurrency` calls at a
-//! time. Nothing outlives the request, so callers never share data.
+//! One [`RequestLoader`] is made for each request (a GraphQL operation or batch, a gRPC call) and
+//! holds that caller's credentials; nothing outlives the request, so callers never share data.
+//! It is a set of `dataloader` crate loaders (cksac/dataloader-rs, cached flavour), one per kind
+//! of upstream read. A load registers its key and yields to the scheduler a few times
+//! ([`YIELD_COUNT`]); the keys registered meanwhile (sibling fields, aliases, the executions of
+//! every job of a page) go to one batch function, which serves them with as few upstream calls as
+//! the upstream allows, concurrently under the request's bound. The loader's cache makes the
+//! same key cost one upstream call per request, including a key asked for while its batch is in
+//! flight (the loader's lock is held while the batch runs, so a late load of that key waits for
+//! the batch and reads its result).
 //!
-//! Unlike async-graphql's `DataLoader`, nothing waits for a batch to fill: the upstream has no
-//! batch endpoint, so a batch would only delay the first call (1 ms by default, on a timer
-//! thread) and spawn a task per batch. Deduplication here is exact, including keys in flight.
+//! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
+//! every field that asked), so one failing key leaves its siblings intact.
 
-use std::{
-    collections::HashMap,
-    hash::Hash,
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::{collections::HashMap, future::Future, hash::Hash, sync::Arc};
 
 use blaxel_models::{Job, JobExecution, Page, PaginationSort};
 use blaxel_transport::{
     Client, Credentials, Error as UpstreamError, ListExecutionsRequest, ListJobsRequest,
+    MAX_SHARED_LIMIT,
 };
-use tokio::sync::{OnceCell, Semaphore};
+use dataloader::{BatchFn, cached::Loader};
+use futures::future::join_all;
+use tokio::sync::Semaphore;
 
-use crate::pagination::PageRequest;
+/// The result of one upstream read, shared by every field that asked for it.
+pub type Loaded<T> = Result<Arc<T>, Arc<UpstreamError>>;
 
-/// The result of one upstream call, shared by every field that asked for it.
-pub type Outcome<T> = Result<Arc<T>, Arc<UpstreamError>>;
+/// Yields of a load before its batch runs: enough for the sibling fields that async-graphql
+/// polls in the same round to register their keys, and a few microseconds of latency.
+pub const YIELD_COUNT: usize = 10;
 
-/// The shared handle stored in the request data (a batch of operations shares one loader).
-pub type SharedLoader = Arc<RequestLoader>;
+/// `job(name:)` lookups in one batch from which the batch lists the workspace's jobs
+/// (`GET /jobs?limit=200`, one call) instead of one `GET /jobs/{name}` each. With 2 names the
+/// listing saves one call at best and costs a page of up to 200 jobs to decode; from 3 on, one
+/// listing page replaces at least 3 calls.
+pub const JOBS_LISTING_THRESHOLD: usize = 3;
 
-/// Who is calling, for one GraphQL request.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    /// Token and workspace forwarded upstream (the client falls back to the configured ones).
-    pub credentials: Credentials,
-    /// The workspace cursors are bound to: the caller's `X-Blaxel-Workspace`, else the
-    /// configured workspace, else empty.
-    pub workspace: String,
-    /// True when the upstream speaks the legacy (bare array, offset) contract.
-    pub legacy: bool,
-}
-
-/// A page of a job's executions: `GET /jobs/{job}/executions`.
+/// A page of a job's executions: `GET /jobs/{job}/executions` with the transport's request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ExecutionsKey {
+pub struct ExecutionsPage {
     /// Job name.
     pub job: String,
-    /// Sort.
-    pub sort: PaginationSort,
-    /// Normalised search query; empty = none.
-    pub query: String,
-    /// Cursor or offset, and limit.
-    pub page: PageRequest,
+    /// The upstream request (cursor or offset, limit, sort, `q`).
+    pub request: ListExecutionsRequest,
 }
 
 /// One execution: `GET /jobs/{job}/executions/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ExecutionKey {
+pub struct ExecutionRef {
     /// Job name.
     pub job: String,
     /// Execution id.
     pub id: String,
 }
 
-/// A page of jobs: `GET /jobs`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct JobsKey {
-    /// Sort.
-    pub sort: PaginationSort,
-    /// Normalised search query; empty = none.
-    pub query: String,
-    /// Cursor or offset, and limit.
-    pub page: PageRequest,
-}
-
-/// One job: `GET /jobs/{job}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct JobKey(pub String);
-
-/// Loads upstream resources for one caller.
-pub struct UpstreamLoader {
+/// What every batch function of one request shares: the upstream, the caller's credentials and
+/// the request's bound on upstream calls in flight.
+struct Upstream {
     client: Client,
     credentials: Credentials,
-    concurrency: usize,
-}
-
-impl UpstreamLoader {
-    /// A loader calling `client` with `credentials`, at most `concurrency` calls in flight.
-    pub fn new(client: Client, credentials: Credentials, concurrency: usize) -> Self {
-        Self {
-            client,
-            credentials,
-            concurrency: concurrency.max(1),
-        }
-    }
-
-    /// The request-scoped loader over this one: deduplicating, with an empty memo.
-    pub fn into_dataloader(self) -> RequestLoader {
-        RequestLoader {
-            permits: Semaphore::new(self.concurrency),
-            upstream: self,
-            executions: Memo::default(),
-            execution: Memo::default(),
-            jobs: Memo::default(),
-            job: Memo::default(),
-        }
-    }
-}
-
-/// The results of one request's upstream calls, by key; a cell is filled by the first load of
-/// its key, and every other load awaits it. Opaque: only [`load`] reads it.
-pub struct Memo<K, T>(Mutex<HashMap<K, Arc<OnceCell<Outcome<T>>>>>);
-
-impl<K, T> Default for Memo<K, T> {
-    fn default() -> Self {
-        Self(Mutex::new(HashMap::new()))
-    }
-}
-
-impl<K: Eq + Hash + Clone, T> Memo<K, T> {
-    fn cell(&self, key: &K) -> Arc<OnceCell<Outcome<T>>> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cell) = map.get(key) {
-            return Arc::clone(cell);
-        }
-        let cell = Arc::new(OnceCell::new());
-        map.insert(key.clone(), Arc::clone(&cell));
-        cell
-    }
-}
-
-/// The per-request loader stored (as a [`SharedLoader`]) in the GraphQL request data.
-pub struct RequestLoader {
-    upstream: UpstreamLoader,
     permits: Semaphore,
-    executions: Memo<ExecutionsKey, Page<JobExecution>>,
-    execution: Memo<ExecutionKey, JobExecution>,
-    jobs: Memo<JobsKey, Page<Job>>,
-    job: Memo<JobKey, Job>,
 }
 
-impl RequestLoader {
-    /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
-    /// `key` in this request cost no upstream call (benchmarks and tests use this).
-    pub fn prime_executions(&self, key: ExecutionsKey, page: Page<JobExecution>) {
-        // A key already loaded keeps its first answer.
-        let _ = self.executions.cell(&key).set(Ok(Arc::new(page)));
+impl Upstream {
+    /// Runs one upstream call under the request's concurrency bound.
+    async fn call<T>(&self, call: impl Future<Output = Result<T, UpstreamError>>) -> Loaded<T> {
+        // The semaphore is never closed, so acquire cannot fail.
+        let _permit = self.permits.acquire().await.ok();
+        call.await.map(Arc::new).map_err(Arc::new)
     }
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// A kind of upstream resource the [`RequestLoader`] fetches, keyed by `Self`.
-pub trait Fetch: Clone + Eq + Hash + Send + Sync + Sized {
+/// A key the generic batch function serves with one upstream call each.
+trait Read: Clone + Eq + Hash + std::fmt::Debug + Send + Sync {
     /// The decoded upstream answer.
     type Value: Send + Sync;
-
-    /// This key's memo in `loader`.
-    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value>;
-
     /// One upstream call for this key.
-    fn fetch(
+    fn read(
         &self,
-        loader: &UpstreamLoader,
+        upstream: &Upstream,
     ) -> impl Future<Output = Result<Self::Value, UpstreamError>> + Send;
 }
 
-impl Fetch for ExecutionsKey {
+impl Read for ExecutionsPage {
     type Value = Page<JobExecution>;
 
-    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
-        &loader.executions
-    }
-
-    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
-        let request = ListExecutionsRequest {
-            limit: Some(self.page.limit),
-            cursor: self.page.cursor.clone(),
-            sort: Some(self.sort),
-            q: non_empty(&self.query),
-            offset: self.page.offset,
-        };
-        loader
-            .client
-            .list_job_executions(&loader.credentials, &self.job, &request)
+    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
+        up.client
+            .list_job_executions(&up.credentials, &self.job, &self.request)
             .await
     }
 }
 
-impl Fetch for ExecutionKey {
+impl Read for ExecutionRef {
     type Value = JobExecution;
 
-    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
-        &loader.execution
-    }
-
-    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
-        loader
-            .client
-            .get_job_execution(&loader.credentials, &self.job, &self.id)
+    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
+        up.client
+            .get_job_execution(&up.credentials, &self.job, &self.id)
             .await
     }
 }
 
-impl Fetch for JobsKey {
+impl Read for ListJobsRequest {
     type Value = Page<Job>;
 
-    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
-        &loader.jobs
-    }
-
-    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
-        let request = ListJobsRequest {
-            limit: Some(self.page.limit),
-            cursor: self.page.cursor.clone(),
-            sort: Some(self.sort),
-            q: non_empty(&self.query),
-            ..ListJobsRequest::default()
-        };
-        loader.client.list_jobs(&loader.credentials, &request).await
+    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
+        up.client.list_jobs(&up.credentials, self).await
     }
 }
 
-impl Fetch for JobKey {
-    type Value = Job;
+/// The batch function of keys read one call each, concurrently under the request's bound.
+struct EachBatch(Arc<Upstream>);
 
-    fn memo(loader: &RequestLoader) -> &Memo<Self, Self::Value> {
-        &loader.job
-    }
-
-    async fn fetch(&self, loader: &UpstreamLoader) -> Result<Self::Value, UpstreamError> {
-        loader.client.get_job(&loader.credentials, &self.0).await
+impl<K: Read> BatchFn<K, Loaded<K::Value>> for EachBatch {
+    async fn load(&mut self, keys: &[K]) -> HashMap<K, Loaded<K::Value>> {
+        let up = &self.0;
+        let values = join_all(keys.iter().map(|key| up.call(key.read(up)))).await;
+        keys.iter().cloned().zip(values).collect()
     }
 }
 
-/// Loads one key through the request's loader: one upstream call per distinct key in this
-/// request, however many fields ask for it and whenever they do; calls of different keys run
-/// side by side, at most the loader's `concurrency` at once.
-pub async fn load<K: Fetch>(loader: &RequestLoader, key: K) -> Outcome<K::Value> {
-    let cell = K::memo(loader).cell(&key);
-    cell.get_or_init(|| async {
-        // The semaphore is never closed, so acquire cannot fail.
-        let _permit = loader.permits.acquire().await.ok();
-        key.fetch(&loader.upstream)
-            .await
-            .map(Arc::new)
-            .map_err(Arc::new)
+/// The batch function of `job(name:)` lookups: past [`JOBS_LISTING_THRESHOLD`] names, one page of
+/// the workspace's jobs answers them all (a workspace of up to 200 jobs), and the names it does
+/// not hold fall back to one `GET` each, so a batch never costs more than one call over a `GET`
+/// per name.
+struct JobsBatch(Arc<Upstream>);
+
+impl BatchFn<String, Loaded<Job>> for JobsBatch {
+    async fn load(&mut self, names: &[String]) -> HashMap<String, Loaded<Job>> {
+        let up = &self.0;
+        let mut found = HashMap::with_capacity(names.len());
+        if names.len() >= JOBS_LISTING_THRESHOLD {
+            let request = ListJobsRequest {
+                limit: Some(MAX_SHARED_LIMIT),
+                sort: Some(PaginationSort::NameAsc),
+                ..ListJobsRequest::default()
+            };
+            // A failed listing is not an answer for any name: they are fetched one by one.
+            if let Ok(page) = up
+                .call(up.client.list_jobs(&up.credentials, &request))
+                .await
+            {
+                for job in &page.items {
+                    if names.contains(&job.metadata.name) {
+                        found.insert(job.metadata.name.clone(), Ok(Arc::new(job.clone())));
+                    }
+                }
+                // Legacy bare arrays say nothing of more pages: a short page is the last.
+                let complete = match page.has_more() {
+                    Some(more) => !more,
+                    None => page.items.len() < MAX_SHARED_LIMIT as usize,
+                };
+                if complete {
+                    let missing: Vec<String> = names
+                        .iter()
+                        .filter(|n| !found.contains_key(*n))
+                        .cloned()
+                        .collect();
+                    for name in missing {
+                        let not_found = UpstreamError::NotFound {
+                            body: Default::default(),
+                        };
+                        found.insert(name, Err(Arc::new(not_found)));
+                    }
+                }
+            }
+        }
+        let rest: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
+        let values = join_all(
+            rest.iter()
+                .map(|name| up.call(up.client.get_job(&up.credentials, name))),
+        )
+        .await;
+        found.extend(rest.into_iter().cloned().zip(values));
+        found
+    }
+}
+
+/// The DataLoaders of one request, stored in its data (GraphQL) or made per call (gRPC).
+pub struct RequestLoader {
+    executions_pages: Loader<ExecutionsPage, Loaded<Page<JobExecution>>, EachBatch>,
+    executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
+    jobs_pages: Loader<ListJobsRequest, Loaded<Page<Job>>, EachBatch>,
+    jobs: Loader<String, Loaded<Job>, JobsBatch>,
+}
+
+impl RequestLoader {
+    /// Loaders calling `client` with `credentials`, at most `concurrency` calls in flight.
+    pub fn new(client: Client, credentials: Credentials, concurrency: usize) -> Self {
+        let up = Arc::new(Upstream {
+            client,
+            credentials,
+            permits: Semaphore::new(concurrency.max(1)),
+        });
+        Self {
+            executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            jobs_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            jobs: Loader::new(JobsBatch(up)).with_yield_count(YIELD_COUNT),
+        }
+    }
+
+    /// A page of a job's executions.
+    pub async fn executions_page(&self, key: ExecutionsPage) -> Loaded<Page<JobExecution>> {
+        settle(self.executions_pages.try_load(key).await)
+    }
+
+    /// One execution of a job.
+    pub async fn execution(&self, key: ExecutionRef) -> Loaded<JobExecution> {
+        settle(self.executions.try_load(key).await)
+    }
+
+    /// A page of the workspace's jobs.
+    pub async fn jobs_page(&self, request: ListJobsRequest) -> Loaded<Page<Job>> {
+        settle(self.jobs_pages.try_load(request).await)
+    }
+
+    /// One job by name.
+    pub async fn job(&self, name: String) -> Loaded<Job> {
+        settle(self.jobs.try_load(name).await)
+    }
+
+    /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
+    /// `key` in this request cost no upstream call (benchmarks and tests use this).
+    pub async fn prime_executions_page(&self, key: ExecutionsPage, page: Page<JobExecution>) {
+        self.executions_pages.prime(key, Ok(Arc::new(page))).await;
+    }
+}
+
+/// The loader's own error means a batch function left a key unanswered, which ours never do;
+/// it is reported as an upstream failure of that key rather than a panic.
+fn settle<T>(result: Result<Loaded<T>, std::io::Error>) -> Loaded<T> {
+    result.unwrap_or_else(|e| {
+        Err(Arc::new(UpstreamError::InvalidRequest {
+            message: format!("the request's loader lost a key: {e}"),
+        }))
     })
-    .await
-    .clone()
 }

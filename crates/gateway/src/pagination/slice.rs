@@ -2,7 +2,7 @@
 //!
 //! A Relay client asks for `first` items `after` an edge. The upstream serves pages of at most
 //! `max_page` items that start at an opaque `cursor` and report `meta.hasMore` / `nextCursor`.
-//! [`plan_slice`] maps one onto the other:
+//! [`fetch_slice`] maps one onto the other:
 //!
 //! - every edge gets its own [`Position`]: `(cursor of its upstream page, index + 1)`, except the
 //!   last edge of an upstream page with more to come, whose position is `(nextCursor, 0)`. So an
@@ -21,9 +21,12 @@ use std::{future::Future, sync::Arc};
 
 use blaxel_models::Page;
 
-use crate::cursor::{MAX_SKIP, Position};
+use super::{
+    Contract,
+    cursor::{MAX_SKIP, Position},
+};
 
-/// One upstream page request, as the planner asks for it.
+/// One upstream page request, as [`fetch_slice`] asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     /// Upstream cursor; `None` for the first page or on the legacy contract.
@@ -69,9 +72,9 @@ pub struct Slice<T> {
     pub end: Position,
 }
 
-/// Error of [`plan_slice`]: the fetcher's own error, or an upstream that does not advance.
+/// Error of [`fetch_slice`]: the fetcher's own error, or an upstream that does not advance.
 #[derive(Debug)]
-pub enum PlanError<E> {
+pub enum SliceError<E> {
     /// The fetcher failed.
     Fetch(E),
     /// The upstream repeated a cursor or kept answering without advancing.
@@ -85,22 +88,26 @@ pub enum PlanError<E> {
 /// `fetch`. `key` gives an item's id (the anchor of mid-page positions).
 ///
 /// # Errors
-/// [`PlanError::Fetch`] as soon as one fetch fails (no partial slice), [`PlanError::NoProgress`]
+/// [`SliceError::Fetch`] as soon as one fetch fails (no partial slice), [`SliceError::NoProgress`]
 /// when the upstream repeats a `nextCursor`.
-pub async fn plan_slice<T, E, K, F, Fut>(
+pub async fn fetch_slice<T, E, K, F, Fut>(
     start: Position,
     first: u32,
     max_page: u32,
     key: K,
     mut fetch: F,
-) -> Result<Slice<T>, PlanError<E>>
+) -> Result<Slice<T>, SliceError<E>>
 where
     K: Fn(&T) -> &str,
     F: FnMut(PageRequest) -> Fut,
     Fut: Future<Output = Result<Arc<Page<T>>, E>>,
 {
     let max_page = max_page.clamp(1, u32::from(MAX_SKIP));
-    let has_previous_page = start != Position::start(matches!(start, Position::Offset(_)));
+    let contract = match start {
+        Position::Upstream { .. } => Contract::Cursor,
+        Position::Offset(_) => Contract::Legacy,
+    };
+    let has_previous_page = start != contract.start();
     let mut slice = Slice {
         edges: Vec::with_capacity(first.min(1000) as usize),
         has_next_page: false,
@@ -126,7 +133,7 @@ where
                     limit,
                     offset: None,
                 };
-                let page = fetch(request).await.map_err(PlanError::Fetch)?;
+                let page = fetch(request).await.map_err(SliceError::Fetch)?;
                 slice.upstream_requests += 1;
                 if slice.total.is_none() {
                     slice.total = page.total();
@@ -178,7 +185,7 @@ where
                     return Ok(slice);
                 };
                 if len == 0 || seen.contains(&next) || next == cursor {
-                    return Err(PlanError::NoProgress { cursor: next });
+                    return Err(SliceError::NoProgress { cursor: next });
                 }
                 seen.push(cursor);
                 skip = if anchored {
@@ -199,7 +206,7 @@ where
                 offset: Some(offset),
             })
             .await
-            .map_err(PlanError::Fetch)?;
+            .map_err(SliceError::Fetch)?;
             slice.upstream_requests += 1;
             let len = page.items.len();
             let take = (need as usize).min(len);
@@ -305,17 +312,25 @@ mod tests {
     }
 
     fn slice(up: &Upstream, start: Position, first: u32, legacy: bool) -> Slice<u32> {
-        run(plan_slice(start, first, 100, id, |r| up.fetch(r, legacy))).unwrap()
+        run(fetch_slice(start, first, 100, id, |r| up.fetch(r, legacy))).unwrap()
     }
 
     fn items(s: &Slice<u32>) -> Vec<u32> {
         s.edges.iter().map(|e| *e.item()).collect()
     }
 
+    fn contract(legacy: bool) -> Contract {
+        if legacy {
+            Contract::Legacy
+        } else {
+            Contract::Cursor
+        }
+    }
+
     /// Follows end cursors to the end; returns the items and the upstream request count.
     fn walk(n: u32, first: u32, legacy: bool) -> (Vec<u32>, usize) {
         let up = Upstream::new(n);
-        let mut pos = Position::start(legacy);
+        let mut pos = contract(legacy).start();
         let mut all = Vec::new();
         loop {
             let s = slice(&up, pos, first, legacy);
@@ -354,7 +369,7 @@ mod tests {
     #[test]
     fn after_a_middle_edge_resumes_right_after_it_in_one_request() {
         let up = Upstream::new(100);
-        let first = slice(&up, Position::start(false), 20, false);
+        let first = slice(&up, Contract::Cursor.start(), 20, false);
         let middle = first.edges[6].after.clone();
         assert_eq!(
             middle,
@@ -382,7 +397,7 @@ mod tests {
     #[test]
     fn first_above_one_page_follows_upstream_pages() {
         let up = Upstream::new(1000);
-        let s = slice(&up, Position::start(false), 250, false);
+        let s = slice(&up, Contract::Cursor.start(), 250, false);
         assert_eq!(items(&s), (0..250).collect::<Vec<_>>());
         assert_eq!(up.count(), 3);
         assert!(s.has_next_page);
@@ -392,12 +407,12 @@ mod tests {
     #[test]
     fn first_zero_returns_no_edges_but_page_info() {
         let up = Upstream::new(3);
-        let s = slice(&up, Position::start(false), 0, false);
+        let s = slice(&up, Contract::Cursor.start(), 0, false);
         assert!(s.edges.is_empty());
         assert!(s.has_next_page);
         assert_eq!(s.total, Some(3));
         let empty = Upstream::new(0);
-        let s = slice(&empty, Position::start(false), 0, false);
+        let s = slice(&empty, Contract::Cursor.start(), 0, false);
         assert!(!s.has_next_page);
     }
 
@@ -421,8 +436,8 @@ mod tests {
 
     #[test]
     fn repeated_upstream_cursor_is_an_error_not_a_loop() {
-        let result = run(plan_slice(
-            Position::start(false),
+        let result = run(fetch_slice(
+            Contract::Cursor.start(),
             50,
             100,
             id,
@@ -437,14 +452,14 @@ mod tests {
                 }))
             },
         ));
-        assert!(matches!(result, Err(PlanError::NoProgress { .. })));
+        assert!(matches!(result, Err(SliceError::NoProgress { .. })));
     }
 
     #[test]
     fn resume_after_a_middle_edge_survives_inserts_at_the_head() {
         // Items 1000.. arrive at the head of the first page after the client read it.
         let up = Upstream::new(100);
-        let first = slice(&up, Position::start(false), 20, false);
+        let first = slice(&up, Contract::Cursor.start(), 20, false);
         let middle = first.edges[9].after.clone();
         assert_eq!(*first.edges[9].item(), 9);
         up.head.lock().unwrap().extend([1000, 1001, 1002]);
@@ -482,7 +497,7 @@ mod tests {
                 prop_assert!(requests as u32 <= n.div_ceil(first).max(1));
             }
             let up = Upstream::new(n);
-            let s = slice(&up, Position::start(legacy), first, legacy);
+            let s = slice(&up, contract(legacy).start(), first, legacy);
             if let Some(edge) = s.edges.get(resume % s.edges.len().max(1)) {
                 let next = slice(&up, edge.after.clone(), first, legacy);
                 let from = *edge.item() + 1;

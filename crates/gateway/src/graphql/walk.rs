@@ -23,12 +23,9 @@ use async_graphql::{
     registry::Registry,
     resolver_utils::{EnumType, enum_value},
 };
-use blaxel_models as models;
 
-use super::{
-    execution::{JobExecution, JobExecutionStatus, JobExecutionTaskStatus},
-    scalars::timestamp,
-};
+use super::{execution::JobExecution, scalars::timestamp};
+use crate::caller::Caller;
 
 /// A `JobExecution` in a connection: the same GraphQL type, resolved by one synchronous walk.
 #[derive(Clone)]
@@ -36,7 +33,7 @@ pub struct ExecutionNode(pub JobExecution);
 
 /// True to use the synchronous walk (tests turn it off to compare both).
 #[derive(Debug, Clone, Copy)]
-pub struct PlainResolve(pub bool);
+pub struct UseWalk(pub bool);
 
 impl OutputType for ExecutionNode {
     fn type_name() -> Cow<'static, str> {
@@ -52,10 +49,13 @@ impl OutputType for ExecutionNode {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let enabled = ctx.data_opt::<PlainResolve>().is_none_or(|switch| switch.0);
+        let enabled = ctx.data_opt::<UseWalk>().is_none_or(|switch| switch.0);
         if enabled {
             let walk = Walk {
                 fragments: &ctx.query_env.fragments,
+                workspace: ctx
+                    .data_opt::<Caller>()
+                    .map_or("", |caller| caller.workspace.as_str()),
                 widths: RefCell::default(),
             };
             if let Some(value) = walk.object(&self.0, &ctx.item.node) {
@@ -66,29 +66,36 @@ impl OutputType for ExecutionNode {
     }
 }
 
-/// Fragments of the operation, for spreads.
-struct Walk<'a> {
+/// One walk of an execution's selection set.
+pub struct Walk<'a> {
+    /// Fragments of the operation, for spreads.
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// The caller's workspace, part of global ids.
+    pub workspace: &'a str,
     /// How many fields each selection set walked so far selects, fragments expanded, by the
     /// set's address (the document outlives the walk): the capacity of its objects, so that
     /// `{ ...Fragment }` does not grow its map field by field.
     widths: RefCell<Vec<(usize, usize)>>,
 }
 
-/// A model type the walk can answer: its GraphQL name and plain field reads.
-trait Plain {
+/// An object type the walk can answer: its GraphQL name and plain field reads. Implemented by
+/// `model_object!` (see [`super::fields`]) from the type's one field list.
+pub trait Plain {
     /// GraphQL type name (`__typename`).
     const TYPE: &'static str;
-    /// Type conditions that match it (itself, and its interfaces).
+    /// Interfaces it implements (type conditions that match it besides its own name).
+    const INTERFACES: &'static [&'static str];
+    /// True when a fragment on `condition` applies to this type.
     fn matches(condition: &str) -> bool {
-        condition == Self::TYPE
+        condition == Self::TYPE || Self::INTERFACES.contains(&condition)
     }
     /// The value of field `name` with sub-selection `set`; `None` gives up.
     fn field(&self, walk: &Walk<'_>, name: &str, set: &SelectionSet) -> Option<Value>;
 }
 
 impl Walk<'_> {
-    fn object<T: Plain>(&self, value: &T, set: &SelectionSet) -> Option<Value> {
+    /// The object `value` with the fields of `set`; `None` gives up.
+    pub fn object<T: Plain>(&self, value: &T, set: &SelectionSet) -> Option<Value> {
         let mut out = IndexMap::with_capacity(self.width(set));
         self.collect(value, set, &mut out)?;
         Some(Value::Object(out))
@@ -169,21 +176,23 @@ impl Walk<'_> {
         Some(())
     }
 
-    fn optional<T: Plain>(&self, value: Option<&T>, set: &SelectionSet) -> Option<Value> {
+    /// `value`, or null.
+    pub fn optional<T: Plain>(&self, value: Option<&T>, set: &SelectionSet) -> Option<Value> {
         match value {
             Some(v) => self.object(v, set),
             None => Some(Value::Null),
         }
     }
 
-    fn list<'t, T: Plain + 't>(
+    /// Each of `items`, as a list.
+    pub fn list<T: Plain>(
         &self,
-        items: impl IntoIterator<Item = &'t T>,
+        items: impl IntoIterator<Item = T>,
         set: &SelectionSet,
     ) -> Option<Value> {
         items
             .into_iter()
-            .map(|item| self.object(item, set))
+            .map(|item| self.object(&item, set))
             .collect::<Option<Vec<_>>>()
             .map(Value::List)
     }
@@ -225,7 +234,7 @@ fn insert(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
 
 /// The GraphQL value of an enum, its name shared (one `Arc<str>` per variant, made once) rather
 /// than allocated for every field as [`enum_value`] does.
-fn enum_name<T: EnumType + Copy + Send + Sync>(
+pub fn enum_name<T: EnumType + Copy + Send + Sync>(
     value: T,
     names: &'static OnceLock<Box<[(T, Name)]>>,
 ) -> Value {
@@ -241,162 +250,23 @@ fn enum_name<T: EnumType + Copy + Send + Sync>(
         .map_or_else(|| enum_value(value), |(_, name)| Value::Enum(name.clone()))
 }
 
-fn string(s: Option<&str>) -> Value {
+/// A string, or null.
+pub fn string(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-fn int(n: Option<i64>) -> Value {
+/// An integer, or null.
+pub fn int(n: Option<i64>) -> Value {
     n.map_or(Value::Null, |n| Value::Number(n.into()))
 }
 
 /// A timestamp, served normalised; `None` (give up) when it does not parse.
-fn time(raw: Option<&str>) -> Option<Value> {
+pub fn time(raw: Option<&str>) -> Option<Value> {
     Some(
         timestamp(raw)
             .ok()?
             .map_or(Value::Null, |t| Value::String(t.into_string())),
     )
-}
-
-impl Plain for JobExecution {
-    const TYPE: &'static str = "JobExecution";
-
-    fn matches(condition: &str) -> bool {
-        condition == Self::TYPE || condition == "Node"
-    }
-
-    fn field(&self, walk: &Walk<'_>, name: &str, set: &SelectionSet) -> Option<Value> {
-        let m = self.model();
-        Some(match name {
-            "id" => Value::String(self.global_id().0),
-            "metadata" => walk.object(&m.metadata, set)?,
-            "spec" => walk.object(&m.spec, set)?,
-            "stats" => walk.optional(m.stats.as_ref(), set)?,
-            "status" => m.status.as_ref().map_or(Value::Null, |s| {
-                static NAMES: OnceLock<Box<[(JobExecutionStatus, Name)]>> = OnceLock::new();
-                enum_name(JobExecutionStatus::from(s), &NAMES)
-            }),
-            "statusRaw" => string(m.status.as_ref().map(|s| s.as_str())),
-            "tasks" => walk.list(&m.tasks, set)?,
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionMetadata {
-    const TYPE: &'static str = "JobExecutionMetadata";
-
-    fn field(&self, _: &Walk<'_>, name: &str, _: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "id" => string(self.id.as_deref()),
-            "job" => string(self.job.as_deref()),
-            "workspace" => string(self.workspace.as_deref()),
-            "cluster" => string(self.cluster.as_deref()),
-            "createdAt" => time(self.created_at.as_deref())?,
-            "startedAt" => time(self.started_at.as_deref())?,
-            "completedAt" => time(self.completed_at.as_deref())?,
-            "updatedAt" => time(self.updated_at.as_deref())?,
-            "deletedAt" => time(self.deleted_at.as_deref())?,
-            "expiredAt" => time(self.expired_at.as_deref())?,
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionSpec {
-    const TYPE: &'static str = "JobExecutionSpec";
-
-    fn field(&self, walk: &Walk<'_>, name: &str, set: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "parallelism" => int(self.parallelism),
-            "timeout" => int(self.timeout),
-            "memoryOverride" => int(self.memory_override),
-            "envOverride" => match &self.env_override {
-                None => Value::Null,
-                Some(env) => async_graphql::to_value(env.vars().ok()?).ok()?,
-            },
-            "tasks" => walk.list(&self.tasks, set)?,
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionStats {
-    const TYPE: &'static str = "JobExecutionStats";
-
-    fn field(&self, _: &Walk<'_>, name: &str, _: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "cancelled" => int(self.cancelled),
-            "failure" => int(self.failure),
-            "retried" => int(self.retried),
-            "running" => int(self.running),
-            "success" => int(self.success),
-            "total" => int(self.total),
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionTask {
-    const TYPE: &'static str = "JobExecutionTask";
-
-    fn field(&self, walk: &Walk<'_>, name: &str, set: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "conditions" => walk.list(&self.conditions, set)?,
-            "metadata" => walk.optional(self.metadata.as_ref(), set)?,
-            "spec" => walk.optional(self.spec.as_ref(), set)?,
-            "status" => self.status.as_ref().map_or(Value::Null, |s| {
-                static NAMES: OnceLock<Box<[(JobExecutionTaskStatus, Name)]>> = OnceLock::new();
-                enum_name(JobExecutionTaskStatus::from(s), &NAMES)
-            }),
-            "statusRaw" => string(self.status.as_ref().map(|s| s.as_str())),
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionTaskCondition {
-    const TYPE: &'static str = "JobExecutionTaskCondition";
-
-    fn field(&self, _: &Walk<'_>, name: &str, _: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "executionReason" => string(self.execution_reason.as_deref()),
-            "message" => string(self.message.as_deref()),
-            "reason" => string(self.reason.as_deref()),
-            "severity" => string(self.severity.as_deref()),
-            "state" => string(self.state.as_deref()),
-            "type" => string(self.type_.as_deref()),
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionTaskMetadata {
-    const TYPE: &'static str = "JobExecutionTaskMetadata";
-
-    fn field(&self, _: &Walk<'_>, name: &str, _: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "name" => string(self.name.as_deref()),
-            "createdAt" => time(self.created_at.as_deref())?,
-            "scheduledAt" => time(self.scheduled_at.as_deref())?,
-            "startedAt" => time(self.started_at.as_deref())?,
-            "completedAt" => time(self.completed_at.as_deref())?,
-            "updatedAt" => time(self.updated_at.as_deref())?,
-            _ => return None,
-        })
-    }
-}
-
-impl Plain for models::JobExecutionTaskSpec {
-    const TYPE: &'static str = "JobExecutionTaskSpec";
-
-    fn field(&self, _: &Walk<'_>, name: &str, _: &SelectionSet) -> Option<Value> {
-        Some(match name {
-            "maxRetries" => int(self.max_retries),
-            "timeout" => string(self.timeout.as_deref()),
-            _ => return None,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -406,17 +276,154 @@ mod tests {
     use async_graphql::Request;
     use axum::body::Body;
     use blaxel_models::{JobExecution as Model, Page, PaginationSort};
-    use blaxel_transport::{Client, ClientConfig, Credentials};
+    use blaxel_transport::{Client, ClientConfig, Credentials, ListExecutionsRequest};
+    use proptest::prelude::*;
     use tower::ServiceExt as _;
 
-    use super::PlainResolve;
+    use super::UseWalk;
     use crate::{
-        AppState, Limits,
-        loader::{ExecutionsKey, RequestContext, UpstreamLoader},
-        pagination::PageRequest,
+        AppState, Caller, Limits,
+        loader::{ExecutionsPage, RequestLoader},
     };
 
     const JOB: &str = "data-processing-job";
+
+    /// The object types of an execution and their fields: `(name, object type or "")`.
+    const TYPES: &[(&str, &[(&str, &str)])] = &[
+        (
+            "JobExecution",
+            &[
+                ("id", ""),
+                ("__typename", ""),
+                ("metadata", "JobExecutionMetadata"),
+                ("spec", "JobExecutionSpec"),
+                ("stats", "JobExecutionStats"),
+                ("status", ""),
+                ("statusRaw", ""),
+                ("tasks", "JobExecutionTask"),
+            ],
+        ),
+        (
+            "JobExecutionMetadata",
+            &[
+                ("id", ""),
+                ("job", ""),
+                ("workspace", ""),
+                ("cluster", ""),
+                ("createdAt", ""),
+                ("startedAt", ""),
+                ("completedAt", ""),
+                ("updatedAt", ""),
+                ("deletedAt", ""),
+                ("expiredAt", ""),
+                ("__typename", ""),
+            ],
+        ),
+        (
+            "JobExecutionSpec",
+            &[
+                ("parallelism", ""),
+                ("timeout", ""),
+                ("memoryOverride", ""),
+                ("envOverride", ""),
+                ("tasks", "JobExecutionTask"),
+            ],
+        ),
+        (
+            "JobExecutionStats",
+            &[
+                ("cancelled", ""),
+                ("failure", ""),
+                ("retried", ""),
+                ("running", ""),
+                ("success", ""),
+                ("total", ""),
+            ],
+        ),
+        (
+            "JobExecutionTask",
+            &[
+                ("conditions", "JobExecutionTaskCondition"),
+                ("metadata", "JobExecutionTaskMetadata"),
+                ("spec", "JobExecutionTaskSpec"),
+                ("status", ""),
+                ("statusRaw", ""),
+            ],
+        ),
+        (
+            "JobExecutionTaskCondition",
+            &[
+                ("executionReason", ""),
+                ("message", ""),
+                ("reason", ""),
+                ("severity", ""),
+                ("state", ""),
+                ("type", ""),
+            ],
+        ),
+        (
+            "JobExecutionTaskMetadata",
+            &[
+                ("name", ""),
+                ("createdAt", ""),
+                ("scheduledAt", ""),
+                ("startedAt", ""),
+                ("completedAt", ""),
+                ("updatedAt", ""),
+            ],
+        ),
+        (
+            "JobExecutionTaskSpec",
+            &[("maxRetries", ""), ("timeout", "")],
+        ),
+    ];
+
+    /// A deterministic stream of choices from a proptest seed (splitmix64).
+    struct Choices(u64);
+
+    impl Choices {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        }
+    }
+
+    /// A random valid selection set of `ty`: some of its fields, each maybe aliased (one alias
+    /// per field name, so keys never conflict) and maybe selected twice (merged), some wrapped in
+    /// an inline fragment on the type (or `Node` for executions).
+    fn selection(ty: &str, choices: &mut Choices, depth: usize) -> String {
+        let fields = TYPES.iter().find(|(name, _)| *name == ty).unwrap().1;
+        let mut out = Vec::new();
+        for _ in 0..1 + choices.next(fields.len() + 2) {
+            let (name, sub) = fields[choices.next(fields.len())];
+            if !sub.is_empty() && depth == 0 {
+                continue;
+            }
+            let alias = if choices.next(3) == 0 && name != "__typename" {
+                format!("a_{name}: ")
+            } else {
+                String::new()
+            };
+            let inner = if sub.is_empty() {
+                String::new()
+            } else {
+                format!(" {{ {} }}", selection(sub, choices, depth - 1))
+            };
+            let field = format!("{alias}{name}{inner}");
+            out.push(match choices.next(5) {
+                0 if ty == "JobExecution" && name == "id" => format!("... on Node {{ {field} }}"),
+                1 => format!("... on {ty} {{ {field} }}"),
+                _ => field,
+            });
+        }
+        if out.is_empty() {
+            out.push("__typename".to_owned());
+        }
+        out.join(" ")
+    }
 
     async fn seeded_page(limit: u32) -> Page<Model> {
         let (router, _emulator) = blaxel_emulator::router(blaxel_emulator::EmulatorConfig {
@@ -435,39 +442,54 @@ mod tests {
         serde_json::from_slice(&body).unwrap()
     }
 
-    /// The synchronous walk and async-graphql's resolvers give the same answer, byte for byte.
-    #[tokio::test]
-    async fn plain_walk_answers_like_the_resolvers() {
-        let page = seeded_page(20).await;
-        let client = Client::new(ClientConfig::new("http://127.0.0.1:9/v0")).unwrap();
-        let state = AppState::new(client.clone(), Limits::default(), None);
-        let run = |query: String, plain: bool| {
-            let loader =
-                UpstreamLoader::new(client.clone(), Credentials::default(), 8).into_dataloader();
-            loader.prime_executions(
-                ExecutionsKey {
-                    job: JOB.to_owned(),
-                    sort: PaginationSort::CreatedAtDesc,
-                    query: String::new(),
-                    page: PageRequest {
-                        cursor: None,
-                        limit: 20,
-                        offset: None,
-                    },
+    /// Runs `query` over a primed page of 20, with the walk on or off.
+    struct Harness {
+        state: AppState,
+        client: Client,
+        page: Page<Model>,
+    }
+
+    impl Harness {
+        async fn new() -> Self {
+            let client = Client::new(ClientConfig::new("http://127.0.0.1:9/v0")).unwrap();
+            Self {
+                state: AppState::new(client.clone(), Limits::default(), None),
+                client,
+                page: seeded_page(20).await,
+            }
+        }
+
+        async fn run(&self, query: &str, walk: bool) -> String {
+            let loader = RequestLoader::new(self.client.clone(), Credentials::default(), 8);
+            let key = ExecutionsPage {
+                job: JOB.to_owned(),
+                request: ListExecutionsRequest {
+                    limit: Some(20),
+                    sort: Some(PaginationSort::CreatedAtDesc),
+                    ..Default::default()
                 },
-                page.clone(),
-            );
+            };
+            loader.prime_executions_page(key, self.page.clone()).await;
+            let caller = Caller {
+                workspace: "my-workspace".into(),
+                ..Caller::default()
+            };
             let request = Request::new(query)
-                .data(RequestContext {
-                    credentials: Credentials::default(),
-                    workspace: String::new(),
-                    legacy: false,
-                })
+                .data(caller)
                 .data(Arc::new(loader))
-                .data(PlainResolve(plain));
-            let schema = state.schema().clone();
-            async move { serde_json::to_string(&schema.execute(request).await).unwrap() }
-        };
+                .data(UseWalk(walk));
+            serde_json::to_string(&self.state.schema().execute(request).await).unwrap()
+        }
+    }
+
+    fn query(selection: &str) -> String {
+        format!("{{ jobExecutions(jobName: \"{JOB}\", first: 20) {{ totalCount {selection} }} }}")
+    }
+
+    /// Hand-picked shapes: every field, fragments, interface spreads, merged keys.
+    #[tokio::test]
+    async fn walk_answers_like_the_resolvers() {
+        let harness = Harness::new().await;
         let execution = r#"
             fragment E on JobExecution {
               id __typename
@@ -490,9 +512,7 @@ mod tests {
             "edges { node { status } } edges { node { statusRaw id } }",
         ];
         for selection in selections {
-            let mut query = format!(
-                "{{ jobExecutions(jobName: \"{JOB}\", first: 20) {{ totalCount {selection} }} }}"
-            );
+            let mut query = query(selection);
             // Only the fragments used (unused ones fail validation).
             if selection.contains("...E") {
                 query.push_str(execution);
@@ -500,10 +520,30 @@ mod tests {
             if selection.contains("...N") {
                 query.push_str(node);
             }
-            let plain = run(query.clone(), true).await;
-            let resolvers = run(query, false).await;
-            assert!(!plain.contains("\"errors\""), "{plain}");
-            assert_eq!(plain, resolvers, "{selection}");
+            let walked = harness.run(&query, true).await;
+            let resolved = harness.run(&query, false).await;
+            assert!(!walked.contains("\"errors\""), "{walked}");
+            assert_eq!(walked, resolved, "{selection}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any selection of an execution's fields (aliases, repeats, inline fragments on the
+        /// type and on `Node`, nesting) is answered byte for byte alike by the walk and by the
+        /// async-graphql resolvers, which both come from one field list.
+        #[test]
+        fn walk_equals_resolvers_on_generated_selections(seed in any::<u64>()) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (walked, resolved, query) = runtime.block_on(async {
+                let harness = Harness::new().await;
+                let mut choices = Choices(seed);
+                let query = query(&format!("nodes {{ {} }}", selection("JobExecution", &mut choices, 3)));
+                (harness.run(&query, true).await, harness.run(&query, false).await, query)
+            });
+            prop_assert!(!walked.contains("\"errors\""), "{} -> {}", query, walked);
+            prop_assert_eq!(walked, resolved, "{}", query);
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use async_graphql::{InputValueError, InputValueResult, Result, Scalar, ScalarType, Value};
 
-use crate::error::{Code, error};
+use super::error::to_graphql;
+use crate::error::{Code, Error};
 
 /// A point in time, RFC 3339 in UTC (e.g. `2026-05-01T10:00:00Z`). Upstream timestamps are
 /// parsed with any offset (`+00:00` too) and served normalised.
@@ -104,10 +105,10 @@ pub fn timestamp(raw: Option<&str>) -> Result<Option<DateTime>> {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
         Some(s) => normalise(s).map(Some).map_err(|e| {
-            error(
+            to_graphql(Error::new(
                 Code::UpstreamError,
                 format!("upstream sent a timestamp that is not RFC 3339 ({s:?}): {e}"),
-            )
+            ))
         }),
     }
 }

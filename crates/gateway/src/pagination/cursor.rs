@@ -22,6 +22,8 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
+use super::Contract;
+
 /// Version byte of the current cursor format.
 pub const CURSOR_VERSION: u8 = 1;
 /// Longest encoded cursor accepted, in bytes (bounds decoding work on hostile input).
@@ -48,21 +50,6 @@ pub enum Position {
     Offset(u64),
 }
 
-impl Position {
-    /// The start of a listing in the given mode.
-    pub fn start(legacy: bool) -> Self {
-        if legacy {
-            Position::Offset(0)
-        } else {
-            Position::Upstream {
-                cursor: String::new(),
-                skip: 0,
-                anchor: String::new(),
-            }
-        }
-    }
-}
-
 /// Longest anchor stored in a cursor, bytes.
 pub const MAX_ANCHOR_LEN: usize = 255;
 
@@ -75,12 +62,12 @@ pub struct Binding<'a> {
     pub job: &'a str,
     /// Upstream sort wire form, e.g. `createdAt:desc`.
     pub sort: &'a str,
-    /// Normalised search query (see [`normalise_query`]).
+    /// Normalised search query (see [`super::args::normalise_query`]).
     pub query: &'a str,
     /// Workspace the caller named (header or configured default); empty when none.
     pub workspace: &'a str,
-    /// True on the legacy offset contract.
-    pub legacy: bool,
+    /// The upstream's listing contract (a cursor of one never serves the other).
+    pub contract: Contract,
 }
 
 impl Binding<'_> {
@@ -97,22 +84,11 @@ impl Binding<'_> {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }
-        h.update([u8::from(self.legacy)]);
+        h.update([u8::from(self.contract == Contract::Legacy)]);
         let digest = h.finalize();
         let mut fp = [0u8; 8];
         fp.copy_from_slice(&digest[..8]);
         fp
-    }
-}
-
-/// Normalises a search query as the upstream does: trimmed and lowercased; under 2 characters
-/// it is no filter (empty).
-pub fn normalise_query(q: Option<&str>) -> String {
-    let q = q.unwrap_or("").trim();
-    if q.chars().count() < 2 {
-        String::new()
-    } else {
-        q.to_lowercase()
     }
 }
 
@@ -231,7 +207,7 @@ mod tests {
             sort: "createdAt:desc",
             query: "",
             workspace: "my-workspace",
-            legacy: false,
+            contract: Contract::Cursor,
         }
     }
 
@@ -239,7 +215,7 @@ mod tests {
     fn round_trips_both_kinds() {
         let fp = binding().fingerprint();
         for pos in [
-            Position::start(false),
+            Contract::Cursor.start(),
             Position::Upstream {
                 cursor: "eyJwIjoxfQ==/+".into(),
                 skip: 7,
@@ -278,7 +254,7 @@ mod tests {
                 ..base
             },
             Binding {
-                legacy: true,
+                contract: Contract::Legacy,
                 ..base
             },
             Binding {
@@ -286,7 +262,7 @@ mod tests {
                 ..base
             },
         ];
-        let raw = encode(base.fingerprint(), &Position::start(false));
+        let raw = encode(base.fingerprint(), &Contract::Cursor.start());
         for other in variants {
             assert_ne!(other.fingerprint(), base.fingerprint(), "{other:?}");
             assert_eq!(
@@ -323,21 +299,13 @@ mod tests {
         }
         // skip beyond the largest upstream page
         let mut bytes = URL_SAFE_NO_PAD
-            .decode(encode(fp, &Position::start(false)))
+            .decode(encode(fp, &Contract::Cursor.start()))
             .unwrap();
         bytes[10] = MAX_SKIP + 1;
         assert_eq!(
             decode(&URL_SAFE_NO_PAD.encode(&bytes), fp),
             Err(CursorError::Malformed)
         );
-    }
-
-    #[test]
-    fn normalises_queries_like_the_upstream() {
-        assert_eq!(normalise_query(None), "");
-        assert_eq!(normalise_query(Some(" a ")), "");
-        assert_eq!(normalise_query(Some("  ExEc-AB ")), "exec-ab");
-        assert_eq!(normalise_query(Some("é")), "");
     }
 
     proptest! {

@@ -6,9 +6,12 @@ use async_graphql::{Context, Enum, ID, Json, Object, Result};
 use blaxel_models as models;
 
 use super::{
-    JobExecutionConnection, JobExecutionSort, global_id,
+    connection::JobExecutionConnection,
+    node::{JOB_KIND, global_id, id_workspace},
+    query::{ConnectionArgs, JobExecutionSort, executions_connection},
     scalars::{DateTime, timestamp},
 };
+use crate::caller::Caller;
 
 #[derive(Clone)]
 enum Holder {
@@ -88,9 +91,12 @@ impl From<&models::Status> for JobStatus {
 
 #[Object]
 impl Job {
-    /// Relay global id (opaque); `node(id:)` fetches the job again.
-    pub async fn id(&self) -> ID {
-        global_id(super::JOB_KIND, &[&self.model().metadata.name])
+    /// Relay global id (opaque, unique across workspaces); `node(id:)` fetches the job again.
+    pub async fn id(&self, ctx: &Context<'_>) -> ID {
+        let caller = &ctx.data_unchecked::<Caller>().workspace;
+        let metadata = &self.model().metadata;
+        let workspace = id_workspace(metadata.workspace.as_deref(), caller);
+        global_id(JOB_KIND, workspace, &[&metadata.name])
     }
 
     /// Name, labels, ownership and timestamps.
@@ -122,7 +128,8 @@ impl Job {
             .unwrap_or_default()
     }
 
-    /// This job's executions: the same connection as `Query.jobExecutions`.
+    /// This job's executions: the same connection as `Query.jobExecutions`. Null, with an
+    /// error, when the listing fails.
     #[graphql(
         complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 1000) as usize * child_complexity"
     )]
@@ -139,16 +146,16 @@ impl Job {
         #[graphql(desc = "Order.", default)] sort: Option<JobExecutionSort>,
         #[graphql(desc = "Substring search over execution id and job name (upstream `q`).")]
         query: Option<String>,
-    ) -> Result<JobExecutionConnection> {
+    ) -> Result<Option<JobExecutionConnection>> {
         let name = self.model().metadata.name.clone();
-        let raw = super::RawPageArgs {
+        let args = ConnectionArgs {
             first,
             after,
             last,
             before,
             query,
         };
-        super::executions_connection(ctx, &name, raw, sort.unwrap_or_default()).await
+        executions_connection(ctx, &name, args, sort.unwrap_or_default()).await
     }
 }
 

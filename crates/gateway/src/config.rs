@@ -1,0 +1,323 @@
+//! The gateway's configuration: one value, built once from the command line and the environment
+//! by clap, validated by clap's range parsers (an error names the flag and the allowed range),
+//! and handed to [`crate::AppState::new`] by `main.rs`, the end-to-end tests and the benches.
+//!
+//! Every flag also reads the environment variable it names. An environment variable set to the
+//! empty string counts as unset (compose files write `BLAXEL_API_URL=` for "none").
+
+use std::{net::SocketAddr, time::Duration};
+
+use blaxel_models::ApiVersion;
+use blaxel_transport::{CircuitBreakerConfig, ClientConfig, RetryBudget, RetryPolicy, Token};
+use clap::Parser;
+
+use crate::limits::Limits;
+
+/// GraphQL gateway over Blaxel's jobs API: job executions as a Relay connection.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "blaxel-gateway", version, about, allow_negative_numbers = true)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Blaxel API base URL, e.g. https://api.blaxel.ai/v0. Unset (or empty): an emulator with
+    /// demo data starts in-process on a free loopback port.
+    #[arg(long, env = "BLAXEL_API_URL", value_parser = non_empty)]
+    pub upstream: Option<String>,
+
+    /// Bearer token used when a caller sends none (never logged).
+    #[arg(long, env = "BLAXEL_TOKEN", hide_env_values = true, value_parser = non_empty)]
+    pub token: Option<String>,
+
+    /// Workspace used when a caller sends no X-Blaxel-Workspace.
+    #[arg(long, env = "BLAXEL_WORKSPACE", value_parser = non_empty)]
+    pub workspace: Option<String>,
+
+    /// Blaxel-Version sent upstream (YYYY-MM-DD[.preview]); before 2026-04-28 the legacy
+    /// offset contract is used.
+    #[arg(long, env = "BLAXEL_API_VERSION", default_value = "2026-04-28")]
+    pub api_version: ApiVersion,
+
+    /// Timeout of one upstream attempt, ms (1 to 600000).
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub upstream_timeout_ms: u64,
+
+    /// Timeout to connect to the upstream, ms (1 to 60000).
+    #[arg(long, env = "GATEWAY_CONNECT_TIMEOUT_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub connect_timeout_ms: u64,
+
+    /// Attempts per idempotent upstream call, 1 (no retry) to 10.
+    #[arg(long, env = "GATEWAY_UPSTREAM_ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub upstream_attempts: u32,
+
+    /// Delay before the first retry of an upstream call, ms (1 to 60000); later retries double
+    /// it, with jitter, up to 20 times this.
+    #[arg(long, env = "GATEWAY_RETRY_BACKOFF_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub retry_backoff_ms: u64,
+
+    /// Retries allowed per 100 upstream calls of the budget window (retry budget), 0 to 100.
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_PERCENT", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retry_budget_percent: u32,
+
+    /// Retries allowed per second whatever the traffic (retry budget reserve), 0 to 10000.
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_MIN_PER_SEC", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub retry_budget_min_per_sec: u32,
+
+    /// How long an upstream call counts toward the retry budget, seconds (1 to 60).
+    #[arg(long, env = "GATEWAY_RETRY_BUDGET_WINDOW_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub retry_budget_window_secs: u64,
+
+    /// Upstream failures (connection errors, timeouts, 5xx) among the last 100 attempts (10 s)
+    /// that open the circuit breaker, with --breaker-failure-rate; 0 disables it (0 to 100).
+    #[arg(long, env = "GATEWAY_BREAKER_FAILURES", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub breaker_failures: u32,
+
+    /// Share of failures among the last 100 upstream attempts (10 s) that opens the circuit
+    /// breaker (with at least --breaker-failures of them), percent (1 to 100).
+    #[arg(long, env = "GATEWAY_BREAKER_FAILURE_RATE", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub breaker_failure_rate: u32,
+
+    /// How long an open circuit breaker fails fast before probing the upstream, ms (1 to 600000).
+    #[arg(long, env = "GATEWAY_BREAKER_OPEN_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub breaker_open_ms: u64,
+
+    /// Probes let through at once while the circuit breaker is half-open (1 to 100).
+    #[arg(long, env = "GATEWAY_BREAKER_PROBES", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub breaker_probes: u32,
+
+    /// Timeout of a whole GraphQL request, ms (1 to 3600000).
+    #[arg(long, env = "GATEWAY_REQUEST_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub request_timeout_ms: u64,
+
+    /// Upstream requests in flight at once, across all callers (1 to 100000).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPSTREAM", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_concurrent_upstream: u64,
+
+    /// Upstream requests in flight at once for one GraphQL request (1 to 1000).
+    #[arg(long, env = "GATEWAY_PER_REQUEST_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub per_request_concurrency: u64,
+
+    /// Largest `first` served; pages past 100 follow upstream cursors (1 to 10000).
+    #[arg(long, env = "GATEWAY_MAX_FIRST", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_first: u32,
+
+    /// Deepest selection set (2 to 64).
+    #[arg(long, env = "GATEWAY_MAX_DEPTH", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(2..=64))]
+    pub max_depth: u64,
+
+    /// Largest query complexity: a field costs 1, a connection its selection times `first`
+    /// (1 to 100000000).
+    #[arg(long, env = "GATEWAY_MAX_COMPLEXITY", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_complexity: u64,
+
+    /// Most aliases in one operation (0 to 100000).
+    #[arg(long, env = "GATEWAY_MAX_ALIASES", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub max_aliases: u64,
+
+    /// Largest query document, bytes (64 to 16777216).
+    #[arg(long, env = "GATEWAY_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(64..=16 * 1024 * 1024))]
+    pub max_document_bytes: u64,
+
+    /// Largest request body, bytes (64 to 67108864).
+    #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
+          value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
+    pub max_body_bytes: u64,
+
+    /// Seed of the embedded emulator's demo data (only without --upstream).
+    #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
+    pub emulator_seed: u64,
+
+    /// Executions per job in the embedded emulator (only without --upstream; 0 to 1000000).
+    #[arg(long, env = "GATEWAY_EMULATOR_EXECUTIONS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub emulator_executions: u64,
+
+    /// Worker threads of the runtime (0 = one per core; at most 1024).
+    #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=1024))]
+    pub worker_threads: u64,
+}
+
+/// Empty text counts as unset: `BLAXEL_API_URL=""` means "no upstream", as compose files write.
+fn non_empty(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Err("must not be empty (leave the variable unset instead)".to_owned())
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+impl Default for Config {
+    /// Every flag at its default (environment variables still apply, as for the binary).
+    ///
+    /// # Panics
+    /// When a `GATEWAY_*` / `BLAXEL_*` variable of the environment holds an invalid value.
+    fn default() -> Self {
+        Self::try_from_args(["blaxel-gateway"])
+            .unwrap_or_else(|e| panic!("invalid gateway environment: {e}"))
+    }
+}
+
+impl Config {
+    /// Parses `args` (the program name first) and the environment, with empty environment
+    /// variables read as unset.
+    ///
+    /// # Errors
+    /// clap's error, naming the flag and what it accepts.
+    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let mut command = Self::command();
+        // clap takes an empty variable as an empty value; deployments mean "unset" by it.
+        let empty: Vec<clap::Id> = command
+            .get_arguments()
+            .filter(|arg| {
+                arg.get_env()
+                    .and_then(std::env::var_os)
+                    .is_some_and(|value| value.is_empty())
+            })
+            .map(|arg| arg.get_id().clone())
+            .collect();
+        for id in empty {
+            command = command.mut_arg(id, |arg| arg.env(None));
+        }
+        Self::from_arg_matches(&command.try_get_matches_from(args)?)
+    }
+
+    /// The default configuration over the upstream at `base_url` (tests and benches).
+    pub fn for_upstream(base_url: impl Into<String>) -> Self {
+        Self {
+            upstream: Some(base_url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The limits of a request, from the flags.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_first: self.max_first,
+            max_depth: to_usize(self.max_depth),
+            max_complexity: to_usize(self.max_complexity),
+            max_aliases: to_usize(self.max_aliases),
+            max_document_bytes: to_usize(self.max_document_bytes),
+            max_body_bytes: to_usize(self.max_body_bytes),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            per_request_concurrency: to_usize(self.per_request_concurrency),
+        }
+    }
+
+    /// The upstream client's configuration for `base_url`. The total time one upstream call may
+    /// take, retries included, is the request timeout: a retry that cannot finish within the
+    /// request is not started, so a slow upstream fails its field, not the whole request.
+    pub fn client_config(&self, base_url: &str) -> ClientConfig {
+        let backoff = Duration::from_millis(self.retry_backoff_ms);
+        ClientConfig {
+            base_url: base_url.to_owned(),
+            token: self.token.clone().map(Token::new),
+            workspace: self.workspace.clone(),
+            api_version: self.api_version,
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            request_timeout: Duration::from_millis(self.upstream_timeout_ms),
+            retry: RetryPolicy {
+                max_attempts: self.upstream_attempts,
+                initial_backoff: backoff,
+                max_backoff: backoff * 20,
+                total_deadline: Duration::from_millis(self.request_timeout_ms),
+                ..RetryPolicy::default()
+            },
+            retry_budget: RetryBudget {
+                window: Duration::from_secs(self.retry_budget_window_secs),
+                min_per_sec: self.retry_budget_min_per_sec,
+                retry_percent: self.retry_budget_percent,
+            },
+            circuit_breaker: CircuitBreakerConfig {
+                failure_threshold: self.breaker_failures,
+                failure_rate_percent: self.breaker_failure_rate,
+                open_for: Duration::from_millis(self.breaker_open_ms),
+                half_open_probes: self.breaker_probes,
+            },
+            max_concurrent_requests: to_usize(self.max_concurrent_upstream),
+            ..ClientConfig::default()
+        }
+    }
+}
+
+/// The flags' ranges fit any `usize` of 32 bits or more.
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_from_args(std::iter::once("blaxel-gateway").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.upstream, None);
+        assert_eq!(config.api_version.to_string(), "2026-04-28");
+        let limits = config.limits();
+        assert_eq!(limits.max_first, 500);
+        assert_eq!(limits.per_request_concurrency, 8);
+        let client = config.client_config("http://127.0.0.1:1/v0");
+        assert_eq!(client.retry.total_deadline, Duration::from_secs(30));
+        assert_eq!(client.max_concurrent_requests, 64);
+    }
+
+    #[test]
+    fn nonsensical_values_are_refused_naming_the_flag_and_range() {
+        for (flag, value) in [
+            ("--max-concurrent-upstream", "0"),
+            ("--request-timeout-ms", "0"),
+            ("--max-body-bytes", "0"),
+            ("--max-first", "0"),
+            ("--max-depth", "0"),
+            ("--retry-budget-percent", "1000"),
+            ("--breaker-failure-rate", "150"),
+            ("--upstream-attempts", "-1"),
+            ("--per-request-concurrency", "0"),
+        ] {
+            let err = parse(&[flag, value]).unwrap_err().to_string();
+            assert!(err.contains(flag), "{flag} {value}: {err}");
+            assert!(
+                err.contains("not in") || err.contains("invalid"),
+                "{flag} {value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_text_is_refused_on_the_command_line() {
+        let err = parse(&["--upstream", " "]).unwrap_err().to_string();
+        assert!(err.contains("--upstream"), "{err}");
+    }
+}

@@ -1,0 +1,52 @@
+//! Relay connections over a [`Paginated`] slice: edges with their own cursors, `nodes`,
+//! `pageInfo` and the upstream's totals.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    OutputType, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use blaxel_models::Page;
+
+use super::{job::Job, walk::ExecutionNode};
+use crate::pagination::Paginated;
+
+/// Extra fields of a connection.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct ConnectionTotal {
+    /// Total items of the listing (upstream `meta.total`): for executions, the job's executions,
+    /// ignoring `query`. Null when the upstream gives none (legacy API versions).
+    pub total_count: Option<i64>,
+}
+
+/// A page of a job's executions: Relay connection over the upstream cursor pagination.
+pub type JobExecutionConnection = Connection<String, ExecutionNode, ConnectionTotal, EmptyFields>;
+/// A page of jobs: Relay connection over the upstream cursor pagination.
+pub type JobConnection = Connection<String, Job, ConnectionTotal, EmptyFields>;
+
+/// The connection of `paginated`, each edge's node made by `node(page, index)` (borrowing the
+/// upstream page, not copying the item), each edge's cursor the position right after it.
+pub fn connection<T, N: OutputType>(
+    paginated: Paginated<T>,
+    node: impl Fn(Arc<Page<T>>, usize) -> N,
+) -> Connection<String, N, ConnectionTotal, EmptyFields> {
+    let mut conn = Connection::with_additional_fields(
+        paginated.slice.has_previous_page,
+        paginated.slice.has_next_page,
+        ConnectionTotal {
+            total_count: paginated.slice.total,
+        },
+    );
+    let fingerprint = paginated.fingerprint;
+    conn.edges = paginated
+        .slice
+        .edges
+        .into_iter()
+        .map(|e| {
+            let cursor = crate::pagination::cursor::encode(fingerprint, &e.after);
+            Edge::new(cursor, node(e.page, e.index))
+        })
+        .collect();
+    conn
+}

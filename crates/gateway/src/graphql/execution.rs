@@ -1,0 +1,297 @@
+//! `JobExecution` and its parts, borrowed from the decoded upstream model
+//! (`JobExecution` of the Blaxel spec).
+
+use std::sync::Arc;
+
+use async_graphql::Enum;
+use blaxel_models as models;
+
+use super::{fields::HasModel, node::EXECUTION_KIND};
+
+/// Where an execution lives: inside a shared upstream page, or fetched alone.
+#[derive(Clone)]
+enum Holder {
+    Page(Arc<models::Page<models::JobExecution>>, usize),
+    One(Arc<models::JobExecution>),
+}
+
+/// A run of a batch job: its tasks, their progress and the overrides it was started with.
+/// Mirrors the upstream `JobExecution`.
+#[derive(Clone)]
+pub struct JobExecution(Holder);
+
+impl JobExecution {
+    /// The execution at `index` of an upstream page (shared, not copied).
+    pub fn in_page(page: Arc<models::Page<models::JobExecution>>, index: usize) -> Self {
+        Self(Holder::Page(page, index))
+    }
+
+    /// An execution fetched alone.
+    pub fn single(execution: Arc<models::JobExecution>) -> Self {
+        Self(Holder::One(execution))
+    }
+
+    /// The upstream model.
+    pub fn model(&self) -> &models::JobExecution {
+        match &self.0 {
+            Holder::Page(page, index) => &page.items[*index],
+            Holder::One(execution) => execution,
+        }
+    }
+}
+
+/// Status of an execution (upstream `JobExecutionStatus`).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JobExecutionStatus {
+    /// Accepted, waiting for capacity.
+    Queued,
+    /// Scheduled; no task started yet.
+    Pending,
+    /// At least one task is running.
+    Running,
+    /// Cancel requested: running tasks finish, pending ones do not start.
+    Cancelling,
+    /// Cancelled (terminal).
+    Cancelled,
+    /// Failed (terminal).
+    Failed,
+    /// Every task succeeded (terminal).
+    Succeeded,
+    /// Ran past its timeout (terminal).
+    Timeout,
+    /// A value this gateway does not know; `statusRaw` holds it.
+    Unknown,
+}
+
+impl From<&models::JobExecutionStatus> for JobExecutionStatus {
+    fn from(s: &models::JobExecutionStatus) -> Self {
+        use models::JobExecutionStatus as M;
+        match s {
+            M::Queued => Self::Queued,
+            M::Pending => Self::Pending,
+            M::Running => Self::Running,
+            M::Cancelling => Self::Cancelling,
+            M::Cancelled => Self::Cancelled,
+            M::Failed => Self::Failed,
+            M::Succeeded => Self::Succeeded,
+            M::Timeout => Self::Timeout,
+            M::Unknown(_) => Self::Unknown,
+        }
+    }
+}
+
+/// Status of one task (upstream `JobExecutionTaskStatus`).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JobExecutionTaskStatus {
+    /// Not reported.
+    Unspecified,
+    /// Not started.
+    Pending,
+    /// Being reconciled by the scheduler.
+    Reconciling,
+    /// Failed (terminal).
+    Failed,
+    /// Succeeded (terminal).
+    Succeeded,
+    /// Running.
+    Running,
+    /// Cancelled (terminal).
+    Cancelled,
+    /// A value this gateway does not know; `statusRaw` holds it.
+    Unknown,
+}
+
+impl From<&models::JobExecutionTaskStatus> for JobExecutionTaskStatus {
+    fn from(s: &models::JobExecutionTaskStatus) -> Self {
+        use models::JobExecutionTaskStatus as M;
+        match s {
+            M::Unspecified => Self::Unspecified,
+            M::Pending => Self::Pending,
+            M::Reconciling => Self::Reconciling,
+            M::Failed => Self::Failed,
+            M::Succeeded => Self::Succeeded,
+            M::Running => Self::Running,
+            M::Cancelled => Self::Cancelled,
+            M::Unknown(_) => Self::Unknown,
+        }
+    }
+}
+
+impl HasModel for JobExecution {
+    type Model = models::JobExecution;
+    fn model(&self) -> &models::JobExecution {
+        JobExecution::model(self)
+    }
+}
+
+/// An execution's workspace and key (job, id) in its global id.
+fn execution_key(m: &models::JobExecution) -> (Option<&str>, [&str; 2]) {
+    let metadata = &m.metadata;
+    let key = [
+        metadata.job.as_deref().unwrap_or(""),
+        metadata.id.as_deref().unwrap_or(""),
+    ];
+    (metadata.workspace.as_deref(), key)
+}
+
+model_object! {
+    JobExecution as "JobExecution": "Node", m;
+    /// Relay global id (opaque, unique across workspaces); `node(id:)` fetches the execution again.
+    id "id": id EXECUTION_KIND = execution_key(m);
+    /// Identity and lifecycle timestamps.
+    metadata "metadata": object JobExecutionMetadata = &m.metadata;
+    /// What the execution was started with.
+    spec "spec": object JobExecutionSpec = &m.spec;
+    /// Task counters.
+    stats "stats": optional JobExecutionStats = m.stats.as_ref();
+    /// Current status; `UNKNOWN` for a value outside the documented enum.
+    status "status": status JobExecutionStatus = m.status.as_ref();
+    /// Status as the upstream sent it (e.g. `running`), including values unknown to the gateway.
+    status_raw "statusRaw": str = m.status.as_ref().map(|s| s.as_str());
+    /// The execution's tasks.
+    tasks "tasks": list JobExecutionTask = &m.tasks;
+}
+
+model_view! {
+    /// Identity and lifecycle timestamps of an execution (upstream `JobExecutionMetadata`).
+    JobExecutionMetadata(models::JobExecutionMetadata)
+}
+
+model_object! {
+    JobExecutionMetadata<'_> as "JobExecutionMetadata", m;
+    /// Execution id, e.g. `exec-abc123`.
+    id "id": str = m.id.as_deref();
+    /// Name of the job.
+    job "job": str = m.job.as_deref();
+    /// Workspace name.
+    workspace "workspace": str = m.workspace.as_deref();
+    /// Cluster that runs it.
+    cluster "cluster": str = m.cluster.as_deref();
+    /// Creation time.
+    created_at "createdAt": time = m.created_at.as_deref();
+    /// Start time.
+    started_at "startedAt": time = m.started_at.as_deref();
+    /// Completion time.
+    completed_at "completedAt": time = m.completed_at.as_deref();
+    /// Last update time.
+    updated_at "updatedAt": time = m.updated_at.as_deref();
+    /// Deletion time.
+    deleted_at "deletedAt": time = m.deleted_at.as_deref();
+    /// Expiration time.
+    expired_at "expiredAt": time = m.expired_at.as_deref();
+}
+
+model_view! {
+    /// What an execution was started with (upstream `JobExecutionSpec`).
+    JobExecutionSpec(models::JobExecutionSpec)
+}
+
+model_object! {
+    JobExecutionSpec<'_> as "JobExecutionSpec", m;
+    /// Number of tasks run in parallel.
+    parallelism "parallelism": int = m.parallelism;
+    /// Job timeout in seconds, captured when the execution was created.
+    timeout "timeout": int = m.timeout;
+    /// Memory override in MB, when the execution set one.
+    memory_override "memoryOverride": int = m.memory_override;
+    /// Environment overrides of this execution as a JSON object, values masked with `***`.
+    /// The upstream sends an object or a string holding one; both are served as an object.
+    env_override "envOverride": env = m.env_override.as_ref();
+    /// The tasks as specified.
+    tasks "tasks": list JobExecutionTask = &m.tasks;
+}
+
+model_view! {
+    /// Task counters of an execution (upstream `JobExecutionStats`).
+    JobExecutionStats(models::JobExecutionStats)
+}
+
+model_object! {
+    JobExecutionStats<'_> as "JobExecutionStats", m;
+    /// Cancelled tasks.
+    cancelled "cancelled": int = m.cancelled;
+    /// Failed tasks.
+    failure "failure": int = m.failure;
+    /// Retried tasks.
+    retried "retried": int = m.retried;
+    /// Running tasks.
+    running "running": int = m.running;
+    /// Succeeded tasks.
+    success "success": int = m.success;
+    /// All tasks.
+    total "total": int = m.total;
+}
+
+model_view! {
+    /// One task of an execution (upstream `JobExecutionTask`).
+    JobExecutionTask(models::JobExecutionTask)
+}
+
+model_object! {
+    JobExecutionTask<'_> as "JobExecutionTask", m;
+    /// Conditions reported for the task.
+    conditions "conditions": list JobExecutionTaskCondition = &m.conditions;
+    /// Name and timestamps.
+    metadata "metadata": optional JobExecutionTaskMetadata = m.metadata.as_ref();
+    /// Retries and timeout.
+    spec "spec": optional JobExecutionTaskSpec = m.spec.as_ref();
+    /// Current status; `UNKNOWN` for a value outside the documented enum.
+    status "status": status JobExecutionTaskStatus = m.status.as_ref();
+    /// Status as the upstream sent it.
+    status_raw "statusRaw": str = m.status.as_ref().map(|s| s.as_str());
+}
+
+model_view! {
+    /// A condition of a task (upstream `JobExecutionTaskCondition`; free-form strings).
+    JobExecutionTaskCondition(models::JobExecutionTaskCondition)
+}
+
+model_object! {
+    JobExecutionTaskCondition<'_> as "JobExecutionTaskCondition", m;
+    /// Execution reason.
+    execution_reason "executionReason": str = m.execution_reason.as_deref();
+    /// Message.
+    message "message": str = m.message.as_deref();
+    /// Reason.
+    reason "reason": str = m.reason.as_deref();
+    /// Severity.
+    severity "severity": str = m.severity.as_deref();
+    /// State.
+    state "state": str = m.state.as_deref();
+    /// Condition type.
+    type_ "type": str = m.type_.as_deref();
+}
+
+model_view! {
+    /// Name and timestamps of a task (upstream `JobExecutionTaskMetadata`).
+    JobExecutionTaskMetadata(models::JobExecutionTaskMetadata)
+}
+
+model_object! {
+    JobExecutionTaskMetadata<'_> as "JobExecutionTaskMetadata", m;
+    /// Task name, e.g. `task-0`.
+    name "name": str = m.name.as_deref();
+    /// Creation time.
+    created_at "createdAt": time = m.created_at.as_deref();
+    /// Time it was scheduled.
+    scheduled_at "scheduledAt": time = m.scheduled_at.as_deref();
+    /// Start time.
+    started_at "startedAt": time = m.started_at.as_deref();
+    /// Completion time.
+    completed_at "completedAt": time = m.completed_at.as_deref();
+    /// Last update time.
+    updated_at "updatedAt": time = m.updated_at.as_deref();
+}
+
+model_view! {
+    /// Retries and timeout of a task (upstream `JobExecutionTaskSpec`).
+    JobExecutionTaskSpec(models::JobExecutionTaskSpec)
+}
+
+model_object! {
+    JobExecutionTaskSpec<'_> as "JobExecutionTaskSpec", m;
+    /// Maximum retries.
+    max_retries "maxRetries": int = m.max_retries;
+    /// Timeout as a duration string, e.g. `30m` (unlike the execution's, which is seconds).
+    timeout "timeout": str = m.timeout.as_deref();
+}

@@ -1,0 +1,157 @@
+//! Operation limits of the GraphQL face, enforced by one async-graphql extension: document size, aliases, depth and
+//! complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
+//! value and what the operation asked for (in the message, and as `extensions.limit` and
+//! `extensions.max`).
+//!
+//! The same extension gives every error of a response an `extensions.code`: errors that
+//! async-graphql raises itself (a syntax error, an unknown field, an argument or variable of
+//! the wrong type or out of range) become `BAD_USER_INPUT`, and the parser's nesting limit
+//! becomes `QUERY_TOO_COMPLEX`.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    },
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
+
+use crate::{error::Code, limits::Limits};
+
+/// The extension factory enforcing the document limits of [`Limits`].
+pub struct LimitsExtension(pub Limits);
+
+impl ExtensionFactory for LimitsExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitsCheck(self.0))
+    }
+}
+
+struct LimitsCheck(Limits);
+
+fn too_complex(limit: &str, max: usize, message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    let extensions = err.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", Code::QueryTooComplex.as_str());
+    extensions.set("limit", limit);
+    extensions.set("max", max as u64);
+    err
+}
+
+/// Gives `err` a code when it has none: async-graphql's own errors are about the request.
+fn ensure_code(err: &mut ServerError) {
+    let extensions = err.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_some() {
+        return;
+    }
+    // The parser's own bound on nesting (async-graphql's `limit_recursive_depth`, 32).
+    let code = if err.message.contains("recursion") || err.message.contains("recursive") {
+        Code::QueryTooComplex
+    } else {
+        Code::BadUserInput
+    };
+    extensions.set("code", code.as_str());
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Aliased fields in every operation and fragment definition of `doc`.
+pub fn aliases(doc: &ExecutableDocument) -> usize {
+    let ops: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc
+        .fragments
+        .values()
+        .map(|f| count_aliases(&f.node.selection_set.node))
+        .sum();
+    ops + fragments
+}
+
+#[async_trait::async_trait]
+impl Extension for LimitsCheck {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        response.errors.iter_mut().for_each(ensure_code);
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let limits = self.0;
+        if query.len() > limits.max_document_bytes {
+            return Err(too_complex(
+                "maxDocumentBytes",
+                limits.max_document_bytes,
+                format!(
+                    "query document is {} bytes, over the limit of {} bytes (maxDocumentBytes)",
+                    query.len(),
+                    limits.max_document_bytes
+                ),
+            ));
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        let aliases = aliases(&doc);
+        if aliases > limits.max_aliases {
+            return Err(too_complex(
+                "maxAliases",
+                limits.max_aliases,
+                format!(
+                    "query uses {aliases} aliases, over the limit of {} (maxAliases)",
+                    limits.max_aliases
+                ),
+            ));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let limits = self.0;
+        let result = next.run(ctx).await?;
+        if result.depth > limits.max_depth {
+            return Err(vec![too_complex(
+                "maxDepth",
+                limits.max_depth,
+                format!(
+                    "query depth is {}, over the limit of {} (maxDepth)",
+                    result.depth, limits.max_depth
+                ),
+            )]);
+        }
+        if result.complexity > limits.max_complexity {
+            return Err(vec![too_complex(
+                "maxComplexity",
+                limits.max_complexity,
+                format!(
+                    "query complexity is {}, over the limit of {} (maxComplexity; a connection costs its selection times `first`)",
+                    result.complexity, limits.max_complexity
+                ),
+            )]);
+        }
+        Ok(result)
+    }
+}

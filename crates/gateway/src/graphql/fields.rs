@@ -1,0 +1,212 @@
+//! One field list per GraphQL object type, from which both resolvers are generated: the
+//! async-graphql `#[Object]` resolvers and the synchronous walk's [`Plain`] impl. A field added to
+//! the list exists in both, with the same name and the same value, by construction.
+//!
+//! ```text
+//! model_object! {
+//!     JobExecutionStats<'_> as "JobExecutionStats", m;
+//!     /// Cancelled tasks.
+//!     cancelled "cancelled": int = m.cancelled;
+//! }
+//! ```
+//!
+//! Each entry is `rust_name "graphqlName": kind = getter;`, where `m` (named by the invocation)
+//! is the model behind the object ([`HasModel::model`]) and the kind says how the getter's value
+//! is served:
+//!
+//! | kind | getter gives | GraphQL type |
+//! |---|---|---|
+//! | `int` | `Option<i64>` | `Int` |
+//! | `str` | `Option<&str>` | `String` |
+//! | `time` | `Option<&str>` (upstream text) | `DateTime` (normalised; an unreadable value is a field error) |
+//! | `object(W)` | `&M` | `W!` where `W<'_>(&M)` |
+//! | `optional(W)` | `Option<&M>` | `W` |
+//! | `list(W)` | `&[M]` | `[W!]!` |
+//! | `status(E)` | `Option<&S>` with `E: From<&S>` | enum `E` |
+//! | `env` | `Option<&EnvOverride>` | `JSON` object |
+//! | `id(KIND)` | `(Option<&str>, [&str; N])`: the object's workspace and key | `ID!` (global id; the caller's workspace when the object names none) |
+//!
+//! Fields with arguments or that load more data are written by hand in an `extra { ... }` block
+//! of the invocation: the walk does not know them and hands such selections to the resolvers.
+
+use async_graphql::{Json, Result};
+use blaxel_models::EnvOverride;
+
+use super::error::to_graphql;
+use crate::error::{Code, Error};
+
+/// An object type of the schema that shows one upstream model.
+pub trait HasModel {
+    /// The upstream model type.
+    type Model;
+    /// The model this object shows.
+    fn model(&self) -> &Self::Model;
+}
+
+/// The `envOverride` value: the upstream sends an object or a string holding one; both are
+/// served as an object. An unreadable value is an `UPSTREAM_ERROR` on the field.
+pub fn env_override(
+    env: Option<&EnvOverride>,
+) -> Result<Option<Json<serde_json::Map<String, serde_json::Value>>>> {
+    match env {
+        None => Ok(None),
+        Some(env) => env.vars().map(|vars| Some(Json(vars))).map_err(|e| {
+            to_graphql(Error::new(
+                Code::UpstreamError,
+                format!("upstream sent an unreadable envOverride: {e}"),
+            ))
+        }),
+    }
+}
+
+/// The GraphQL type of a field of `kind`.
+macro_rules! field_type {
+    (int) => { Option<i64> };
+    (str) => { Option<&str> };
+    (time) => { async_graphql::Result<Option<$crate::graphql::scalars::DateTime>> };
+    (object $w:ident) => { $w<'_> };
+    (optional $w:ident) => { Option<$w<'_>> };
+    (list $w:ident) => { Vec<$w<'_>> };
+    (status $e:ident) => { Option<$e> };
+    (env) => { async_graphql::Result<Option<async_graphql::Json<serde_json::Map<String, serde_json::Value>>>> };
+    (id $k:ident) => { async_graphql::ID };
+}
+
+/// The async-graphql resolver's value of a field of `kind`, from the getter's value `$v`.
+macro_rules! field_resolve {
+    (int, $v:expr, $ctx:ident) => {
+        $v
+    };
+    (str, $v:expr, $ctx:ident) => {
+        $v
+    };
+    (time, $v:expr, $ctx:ident) => {
+        $crate::graphql::scalars::timestamp($v)
+    };
+    (object $w:ident, $v:expr, $ctx:ident) => {
+        $w($v)
+    };
+    (optional $w:ident, $v:expr, $ctx:ident) => {
+        ($v).map($w)
+    };
+    (list $w:ident, $v:expr, $ctx:ident) => {
+        ($v).iter().map($w).collect()
+    };
+    (status $e:ident, $v:expr, $ctx:ident) => {
+        ($v).map($e::from)
+    };
+    (env, $v:expr, $ctx:ident) => {
+        $crate::graphql::fields::env_override($v)
+    };
+    (id $k:ident, $v:expr, $ctx:ident) => {{
+        let (workspace, key) = $v;
+        let caller = &$ctx.data_unchecked::<$crate::caller::Caller>().workspace;
+        $crate::graphql::node::global_id(
+            $k,
+            $crate::graphql::node::id_workspace(workspace, caller),
+            &key,
+        )
+    }};
+}
+
+/// The walk's value of a field of `kind`, from the getter's value `$v`; `?` gives up (the
+/// resolvers then answer, with their errors and paths).
+macro_rules! field_walk {
+    (int, $v:expr, $walk:ident, $set:ident) => {
+        $crate::graphql::walk::int($v)
+    };
+    (str, $v:expr, $walk:ident, $set:ident) => {
+        $crate::graphql::walk::string($v)
+    };
+    (time, $v:expr, $walk:ident, $set:ident) => {
+        $crate::graphql::walk::time($v)?
+    };
+    (object $w:ident, $v:expr, $walk:ident, $set:ident) => {
+        $walk.object(&$w($v), $set)?
+    };
+    (optional $w:ident, $v:expr, $walk:ident, $set:ident) => {
+        $walk.optional(($v).map($w).as_ref(), $set)?
+    };
+    (list $w:ident, $v:expr, $walk:ident, $set:ident) => {
+        $walk.list(($v).iter().map($w), $set)?
+    };
+    (status $e:ident, $v:expr, $walk:ident, $set:ident) => {{
+        static NAMES: std::sync::OnceLock<Box<[($e, async_graphql::Name)]>> =
+            std::sync::OnceLock::new();
+        ($v).map_or(async_graphql::Value::Null, |s| {
+            $crate::graphql::walk::enum_name($e::from(s), &NAMES)
+        })
+    }};
+    (env, $v:expr, $walk:ident, $set:ident) => {
+        match $v {
+            None => async_graphql::Value::Null,
+            Some(env) => async_graphql::to_value(env.vars().ok()?).ok()?,
+        }
+    };
+    (id $k:ident, $v:expr, $walk:ident, $set:ident) => {{
+        let (workspace, key) = $v;
+        let workspace = $crate::graphql::node::id_workspace(workspace, $walk.workspace);
+        async_graphql::Value::String($crate::graphql::node::global_id($k, workspace, &key).0)
+    }};
+}
+
+/// Generates the `#[Object]` resolvers and the [`Plain`](super::walk::Plain) impl of an object
+/// type from its one field list (see the module docs).
+macro_rules! model_object {
+    (
+        $ty:ty as $type_name:literal $(: $($iface:literal),+)?, $m:ident;
+        $(
+            $(#[$doc:meta])*
+            $field:ident $name:literal : $kind:ident $($arg:ident)? = $get:expr;
+        )*
+        $(extra { $($extra:tt)* })?
+    ) => {
+        #[async_graphql::Object(name = $type_name)]
+        impl $ty {
+            $(
+                $(#[$doc])*
+                #[graphql(name = $name)]
+                pub async fn $field(&self, ctx: &async_graphql::Context<'_>) -> field_type!($kind $($arg)?) {
+                    let _ = ctx;
+                    let $m = $crate::graphql::fields::HasModel::model(self);
+                    field_resolve!($kind $($arg)?, $get, ctx)
+                }
+            )*
+            $($($extra)*)?
+        }
+
+        impl $crate::graphql::walk::Plain for $ty {
+            const TYPE: &'static str = $type_name;
+            const INTERFACES: &'static [&'static str] = &[$($($iface),+)?];
+
+            fn field(
+                &self,
+                walk: &$crate::graphql::walk::Walk<'_>,
+                name: &str,
+                set: &async_graphql::parser::types::SelectionSet,
+            ) -> Option<async_graphql::Value> {
+                let _ = (walk, set);
+                let $m = $crate::graphql::fields::HasModel::model(self);
+                Some(match name {
+                    $($name => field_walk!($kind $($arg)?, $get, walk, set),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+/// Declares a borrowed view `W<'a>(&'a M)` of an upstream model and its [`HasModel`] impl.
+macro_rules! model_view {
+    ($(#[$doc:meta])* $w:ident($model:ty)) => {
+        $(#[$doc])*
+        pub struct $w<'a>(pub &'a $model);
+
+        impl $crate::graphql::fields::HasModel for $w<'_> {
+            type Model = $model;
+            fn model(&self) -> &$model {
+                self.0
+            }
+        }
+    };
+}

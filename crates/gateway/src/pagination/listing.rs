@@ -1,0 +1,208 @@
+//! One generic path from validated arguments to a slice, for every listing (executions, jobs,
+//! tasks) and every face (GraphQL connections, gRPC page tokens).
+
+use std::{future::Future, sync::Arc};
+
+use blaxel_models::{Job, JobExecution, Page, PaginationSort};
+use blaxel_transport::{
+    Error as UpstreamError, ListExecutionsRequest, ListJobsRequest, MAX_EXECUTIONS_LIMIT,
+    MAX_SHARED_LIMIT,
+};
+
+use super::{
+    Contract, PageArgs,
+    cursor::{self, Binding, CursorError, Position},
+    slice::{PageRequest, Slice, SliceError, fetch_slice},
+};
+use crate::{
+    caller::Caller,
+    loader::{ExecutionsPage, RequestLoader},
+};
+
+/// A listing the gateway pages: what its cursors are bound to and how one upstream page loads.
+pub trait Listing {
+    /// The listed model (`blaxel_models::JobExecution`, `Job`, ...).
+    type Item: Send + Sync + 'static;
+    /// The listing's name in the cursor binding: `"executions"`, `"jobs"`, `"tasks"`.
+    const NAME: &'static str;
+    /// Largest upstream page (`limit`) of this listing.
+    const MAX_PAGE: u32;
+
+    /// What the listing is inside, bound into cursors: the job name for executions, `job/id`
+    /// for tasks, empty for jobs.
+    fn scope(&self) -> &str;
+
+    /// An item's id: the anchor of mid-page cursors.
+    fn id(item: &Self::Item) -> &str;
+
+    /// Loads one upstream page through the request's loader.
+    fn load(
+        &self,
+        loader: &RequestLoader,
+        page: PageRequest,
+        sort: PaginationSort,
+        query: &str,
+    ) -> impl Future<Output = Result<Arc<Page<Self::Item>>, Arc<UpstreamError>>> + Send;
+}
+
+/// A served slice and the fingerprint its cursors carry.
+#[derive(Debug)]
+pub struct Paginated<T> {
+    /// The items, their positions and the page info.
+    pub slice: Slice<T>,
+    /// The binding's fingerprint (see [`Binding::fingerprint`]).
+    pub fingerprint: [u8; 8],
+}
+
+impl<T> Paginated<T> {
+    /// The opaque cursor (GraphQL) or page token (gRPC) of `position` in this listing.
+    pub fn cursor(&self, position: &Position) -> String {
+        cursor::encode(self.fingerprint, position)
+    }
+}
+
+/// Why a listing could not be served.
+#[derive(Debug)]
+pub enum PaginateError {
+    /// The `after` cursor is malformed, of another version or bound to another query.
+    Cursor(CursorError),
+    /// The cursor was issued under the other upstream contract (another API version).
+    OtherContract,
+    /// `sort` or `query` asked of the legacy contract, which ignores both.
+    LegacyUnsupported,
+    /// The upstream call failed.
+    Upstream(Arc<UpstreamError>),
+    /// The upstream repeated a page cursor.
+    NoProgress,
+}
+
+/// Checks the `after` cursor against the listing's binding before any upstream call, then serves
+/// `args.first` items through `loader`.
+///
+/// # Errors
+/// [`PaginateError`]: cursor and contract errors are found before any upstream call.
+pub async fn paginate<L: Listing>(
+    listing: &L,
+    loader: &RequestLoader,
+    caller: &Caller,
+    contract: Contract,
+    args: &PageArgs,
+    sort: PaginationSort,
+) -> Result<Paginated<L::Item>, PaginateError> {
+    if contract == Contract::Legacy
+        && (sort != PaginationSort::CreatedAtDesc || !args.query.is_empty())
+    {
+        return Err(PaginateError::LegacyUnsupported);
+    }
+    let sort_wire = sort.to_string();
+    let binding = Binding {
+        listing: L::NAME,
+        job: listing.scope(),
+        sort: &sort_wire,
+        query: &args.query,
+        workspace: &caller.workspace,
+        contract,
+    };
+    let fingerprint = binding.fingerprint();
+    let start = match &args.after {
+        None => contract.start(),
+        Some(raw) => {
+            let position = cursor::decode(raw, fingerprint).map_err(PaginateError::Cursor)?;
+            let same_contract = matches!(
+                (&position, contract),
+                (Position::Upstream { .. }, Contract::Cursor)
+                    | (Position::Offset(_), Contract::Legacy)
+            );
+            if !same_contract {
+                return Err(PaginateError::OtherContract);
+            }
+            position
+        }
+    };
+    let query = args.query.as_str();
+    let slice = fetch_slice(start, args.first, L::MAX_PAGE, L::id, |page| {
+        listing.load(loader, page, sort, query)
+    })
+    .await
+    .map_err(|e| match e {
+        SliceError::Fetch(e) => PaginateError::Upstream(e),
+        SliceError::NoProgress { .. } => PaginateError::NoProgress,
+    })?;
+    Ok(Paginated { slice, fingerprint })
+}
+
+/// A job's executions: `GET /jobs/{job}/executions` (cursors bound to the job).
+pub struct JobExecutions<'a> {
+    /// The job's name.
+    pub job: &'a str,
+}
+
+impl Listing for JobExecutions<'_> {
+    type Item = JobExecution;
+    const NAME: &'static str = "executions";
+    const MAX_PAGE: u32 = MAX_EXECUTIONS_LIMIT;
+
+    fn scope(&self) -> &str {
+        self.job
+    }
+
+    fn id(item: &JobExecution) -> &str {
+        item.metadata.id.as_deref().unwrap_or("")
+    }
+
+    async fn load(
+        &self,
+        loader: &RequestLoader,
+        page: PageRequest,
+        sort: PaginationSort,
+        query: &str,
+    ) -> Result<Arc<Page<JobExecution>>, Arc<UpstreamError>> {
+        loader
+            .executions_page(ExecutionsPage {
+                job: self.job.to_owned(),
+                request: ListExecutionsRequest {
+                    limit: Some(page.limit),
+                    cursor: page.cursor,
+                    sort: Some(sort),
+                    q: (!query.is_empty()).then(|| query.to_owned()),
+                    offset: page.offset,
+                },
+            })
+            .await
+    }
+}
+
+/// The workspace's jobs: `GET /jobs`.
+pub struct Jobs;
+
+impl Listing for Jobs {
+    type Item = Job;
+    const NAME: &'static str = "jobs";
+    const MAX_PAGE: u32 = MAX_SHARED_LIMIT;
+
+    fn scope(&self) -> &str {
+        ""
+    }
+
+    fn id(item: &Job) -> &str {
+        &item.metadata.name
+    }
+
+    async fn load(
+        &self,
+        loader: &RequestLoader,
+        page: PageRequest,
+        sort: PaginationSort,
+        query: &str,
+    ) -> Result<Arc<Page<Job>>, Arc<UpstreamError>> {
+        loader
+            .jobs_page(ListJobsRequest {
+                limit: Some(page.limit),
+                cursor: page.cursor,
+                sort: Some(sort),
+                q: (!query.is_empty()).then(|| query.to_owned()),
+                ..ListJobsRequest::default()
+            })
+            .await
+    }
+}
