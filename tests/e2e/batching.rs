@@ -73,3 +73,61 @@ async fn executions_of_several_jobs_in_one_query() {
     assert_eq!(env.upstream("GET /v0/jobs"), 1);
     assert_eq!(env.upstream(LIST_EXECUTIONS), 5, "one page per job");
 }
+
+/// `job(name:)` lookups batched: from the threshold on, one listing page answers every name
+/// (the ones the workspace lacks answer null), instead of one `GET /jobs/{name}` each.
+#[tokio::test]
+async fn many_job_lookups_cost_one_listing_page() {
+    let env = Env::start(blaxel_emulator::EmulatorConfig {
+        jobs: 6,
+        executions_per_job: 2,
+        ..Default::default()
+    })
+    .await;
+    env.reset();
+    let resp = env
+        .gql(
+            r#"{
+              a: job(name: "data-processing-job") { metadata { name } }
+              b: job(name: "job-1") { metadata { name } }
+              c: job(name: "job-2") { metadata { name } status }
+              d: job(name: "job-5") { metadata { name } }
+              e: job(name: "no-such-job") { metadata { name } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    for (alias, name) in [
+        ("a", "data-processing-job"),
+        ("b", "job-1"),
+        ("c", "job-2"),
+        ("d", "job-5"),
+    ] {
+        assert_eq!(resp["data"][alias]["metadata"]["name"], name, "{resp}");
+    }
+    assert!(resp["data"]["e"].is_null());
+    assert_eq!(env.upstream("GET /v0/jobs"), 1, "one listing page");
+    assert_eq!(env.upstream("GET /v0/jobs/{jobId}"), 0, "no GET per name");
+}
+
+/// Below the threshold, each name is one `GET /jobs/{name}`, and a repeated name costs nothing.
+#[tokio::test]
+async fn few_job_lookups_are_one_get_each() {
+    let env = Env::start(emulator_config(2)).await;
+    env.reset();
+    let resp = env
+        .gql(
+            r#"{
+              a: job(name: "data-processing-job") { metadata { name } }
+              b: job(name: "job-1") { metadata { name } }
+              c: job(name: "job-1") { status }
+            }"#,
+            json!({}),
+        )
+        .await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    assert_eq!(resp["data"]["b"]["metadata"]["name"], "job-1");
+    assert_eq!(env.upstream("GET /v0/jobs/{jobId}"), 2);
+    assert_eq!(env.upstream("GET /v0/jobs"), 0);
+}

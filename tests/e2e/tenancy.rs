@@ -253,3 +253,90 @@ async fn no_token_and_no_env_value_in_the_logs() {
         assert!(!answers.contains(s.as_str()), "{s} appears in a response");
     }
 }
+
+/// The same job name in two workspaces has two global ids; `node(id:)` with another workspace's
+/// id answers null (no error, nothing of the other workspace), whichever way the caller names
+/// its workspace.
+#[tokio::test]
+async fn global_ids_are_unique_per_workspace_and_node_stays_in_its_workspace() {
+    let (env, tenants) = tenants_env(2).await;
+    let query = r#"{ job(name: "data-processing-job") { id metadata { workspace } } }"#;
+    let mut ids = Vec::new();
+    for (token, workspace) in &tenants {
+        let auth = format!("Bearer {token}");
+        let resp = env
+            .gql_as(query, json!({}), &[("Authorization", &auth)])
+            .await;
+        assert_eq!(
+            resp["data"]["job"]["metadata"]["workspace"],
+            workspace.as_str()
+        );
+        ids.push(resp["data"]["job"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(ids[0], ids[1], "one job name, two workspaces, two ids");
+    let node = r#"query($id: ID!) { node(id: $id) { id ... on Job { metadata { workspace } } } }"#;
+    let (token, workspace) = &tenants[0];
+    let auth = format!("Bearer {token}");
+    // Its own id: found. The other workspace's id: null, with or without X-Blaxel-Workspace.
+    let own = env
+        .gql_as(node, json!({"id": ids[0]}), &[("Authorization", &auth)])
+        .await;
+    assert_eq!(own["data"]["node"]["id"], ids[0].as_str(), "{own}");
+    env.reset();
+    for headers in [
+        vec![("Authorization", auth.as_str())],
+        vec![
+            ("Authorization", auth.as_str()),
+            ("X-Blaxel-Workspace", workspace.as_str()),
+        ],
+    ] {
+        let other = env.gql_as(node, json!({"id": ids[1]}), &headers).await;
+        assert!(other["errors"].is_null(), "{other}");
+        assert!(other["data"]["node"].is_null(), "{other}");
+    }
+    // With the caller's workspace named, the foreign id is refused before any upstream call.
+    assert_eq!(
+        env.upstream("GET /v0/jobs/{jobId}"),
+        1,
+        "only the headerless lookup"
+    );
+}
+
+/// A failing listing is `null` with its error; its siblings in the same response are intact and
+/// every selected root key is present, in selection order, even when the first field completes
+/// last (read on the raw body: a JSON map would sort the keys).
+#[tokio::test]
+async fn a_failing_listing_is_null_and_its_siblings_stay_in_selection_order() {
+    let env = Env::start(emulator_config(5)).await;
+    env.emulator.emulator().set_faults(vec![blaxel_emulator::Fault {
+        route: LIST_EXECUTIONS.to_owned(),
+        latency_ms: Some(200),
+        ..Default::default()
+    }]);
+    let query = r#"{
+      slow: jobExecutions(jobName: "data-processing-job", first: 1) { totalCount }
+      missing: jobExecutions(jobName: "no-such-job") { totalCount }
+      job(name: "data-processing-job") { executions(first: 1) { totalCount } metadata { name } }
+      c: jobs(first: 2) { totalCount }
+    }"#;
+    let body = env
+        .http
+        .post(&env.gateway.url)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| body.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {body}"));
+    assert!(at("slow") < at("missing") && at("missing") < at("job") && at("job") < at("c"), "{body}");
+    assert!(at("executions") < at("metadata"), "a job's keys in selection order: {body}");
+    let resp: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(codes(&resp), ["NOT_FOUND"]);
+    assert_eq!(resp["errors"][0]["path"], json!(["missing"]));
+    assert!(resp["data"]["missing"].is_null());
+    assert_eq!(resp["data"]["slow"]["totalCount"], 5);
+    assert_eq!(resp["data"]["job"]["metadata"]["name"], "data-processing-job");
+    assert_eq!(resp["data"]["c"]["totalCount"], 3);
+}

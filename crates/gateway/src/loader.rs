@@ -240,3 +240,67 @@ fn settle<T>(result: Result<Loaded<T>, std::io::Error>) -> Loaded<T> {
         }))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use blaxel_emulator::{EmulatorConfig, Fault};
+    use blaxel_transport::ClientConfig;
+
+    use super::*;
+
+    const GET_EXECUTION: &str = "GET /v0/jobs/{jobId}/executions/{executionId}";
+
+    fn key() -> ExecutionRef {
+        ExecutionRef {
+            job: "data-processing-job".into(),
+            id: "exec-abc123".into(),
+        }
+    }
+
+    /// A load of a key whose batch is still in flight waits for that batch and shares its
+    /// result: one upstream call. Another key asked meanwhile gets its own call.
+    #[tokio::test]
+    async fn a_key_loaded_while_its_batch_is_in_flight_costs_one_call() {
+        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
+            .await
+            .unwrap();
+        emulator.emulator().set_faults(vec![Fault {
+            route: GET_EXECUTION.to_owned(),
+            latency_ms: Some(300),
+            ..Default::default()
+        }]);
+        let client = Client::new(ClientConfig {
+            token: Some("dev-token".into()),
+            ..ClientConfig::new(emulator.base_url())
+        })
+        .unwrap();
+        let loader = Arc::new(RequestLoader::new(client, Credentials::default(), 8));
+        let early = tokio::spawn({
+            let loader = Arc::clone(&loader);
+            async move { loader.execution(key()).await }
+        });
+        // The first batch is now waiting on the slow upstream.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 1);
+        let late = loader.execution(key()).await.unwrap();
+        let early = early.await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&late, &early), "the same answer, shared");
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 1);
+        // A different key is a call of its own; a failing key does not poison the others.
+        let missing = loader
+            .execution(ExecutionRef {
+                id: "exec-nope".into(),
+                ..key()
+            })
+            .await;
+        assert!(matches!(
+            missing.as_ref().map_err(|e| &**e),
+            Err(UpstreamError::NotFound { .. })
+        ));
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
+        assert!(loader.execution(key()).await.is_ok());
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
+    }
+}

@@ -18,6 +18,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let config = Config::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
+        // Colours only on a terminal: escape codes in files and log pipelines are noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,blaxel_gateway=info".into()),
@@ -82,13 +84,14 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("bind {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     info!(
         url = %format!("http://{addr}/graphql"),
         upstream = %base_url,
         api_version = %config.api_version,
         "blaxel-gateway listening"
     );
-    blaxel_gateway::serve(listener, state, shutdown_signal()).await?;
+    blaxel_gateway::serve(listener, state, shutdown).await?;
     #[cfg(feature = "embedded-emulator")]
     if let Some(emulator) = emulator {
         emulator.shutdown().await;
@@ -99,30 +102,37 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            warn!("cannot listen for ctrl-c: {e}");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: a SIGTERM that arrives right after the listening line must drain,
+/// not kill the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| warn!("cannot listen for SIGTERM: {e}"))
+        .ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(e) => {
-                warn!("cannot listen for SIGTERM: {e}");
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        let ctrl_c = async {
+            if let Err(e) = ctrl_c.await {
+                warn!("cannot listen for ctrl-c: {e}");
                 std::future::pending::<()>().await;
             }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        info!("shutting down: draining in-flight requests");
     }
-    info!("shutting down: draining in-flight requests");
 }

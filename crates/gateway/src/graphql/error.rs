@@ -1,7 +1,7 @@
 //! The gateway's [`Error`] as a GraphQL error: the message, and `extensions.code` with the details
 //! (`upstreamStatus`, `retryAfter`, `limit`, `max`).
 
-use async_graphql::ErrorExtensions as _;
+use async_graphql::{Context, ErrorExtensions as _};
 
 use crate::error::Error;
 
@@ -32,4 +32,17 @@ pub fn to_graphql(err: Error) -> async_graphql::Error {
 /// `BAD_USER_INPUT` with `message`, as a GraphQL error.
 pub fn bad_input(message: impl Into<String>) -> async_graphql::Error {
     to_graphql(Error::bad_input(message))
+}
+
+/// Serves a failed nullable field as `null` in place, its error added to the response's `errors`
+/// with the field's path. async-graphql 7.2 would leave the key out of the object instead, which
+/// typed clients (normalised caches, generated types) read as a malformed response.
+pub fn or_null<T>(
+    ctx: &Context<'_>,
+    result: async_graphql::Result<Option<T>>,
+) -> async_graphql::Result<Option<T>> {
+    result.or_else(|e| {
+        ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+        Ok(None)
+    })
 }

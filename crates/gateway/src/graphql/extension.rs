@@ -8,16 +8,18 @@
 //! the wrong type or out of range) become `BAD_USER_INPUT`, and the parser's nesting limit
 //! becomes `QUERY_TOO_COMPLEX`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+        NextValidation,
     },
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
+use super::order::KeyOrder;
 use crate::{error::Code, limits::Limits};
 
 /// The extension factory enforcing the document limits of [`Limits`].
@@ -25,11 +27,18 @@ pub struct LimitsExtension(pub Limits);
 
 impl ExtensionFactory for LimitsExtension {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck(self.0))
+        Arc::new(LimitsCheck {
+            limits: self.0,
+            order: Mutex::new(None),
+        })
     }
 }
 
-struct LimitsCheck(Limits);
+struct LimitsCheck {
+    limits: Limits,
+    /// The parsed document's key order, applied to the response (see [`super::order`]).
+    order: Mutex<Option<KeyOrder>>,
+}
 
 fn too_complex(limit: &str, max: usize, message: String) -> ServerError {
     let mut err = ServerError::new(message, None);
@@ -98,7 +107,7 @@ impl Extension for LimitsCheck {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let limits = self.0;
+        let limits = self.limits;
         if query.len() > limits.max_document_bytes {
             return Err(too_complex(
                 "maxDocumentBytes",
@@ -122,7 +131,26 @@ impl Extension for LimitsCheck {
                 ),
             ));
         }
+        *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(&doc));
         Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let order = self
+            .order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(order) = order {
+            order.apply(operation_name, &mut response.data);
+        }
+        response
     }
 
     async fn validation(
@@ -130,7 +158,7 @@ impl Extension for LimitsCheck {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let limits = self.0;
+        let limits = self.limits;
         let result = next.run(ctx).await?;
         if result.depth > limits.max_depth {
             return Err(vec![too_complex(

@@ -7,6 +7,7 @@ use blaxel_models as models;
 
 use super::{
     connection::JobExecutionConnection,
+    error::or_null,
     node::{JOB_KIND, global_id, id_workspace},
     query::{ConnectionArgs, JobExecutionSort, executions_connection},
     scalars::{DateTime, timestamp},
@@ -155,7 +156,10 @@ impl Job {
             before,
             query,
         };
-        executions_connection(ctx, &name, args, sort.unwrap_or_default()).await
+        or_null(
+            ctx,
+            executions_connection(ctx, &name, args, sort.unwrap_or_default()).await,
+        )
     }
 }
 

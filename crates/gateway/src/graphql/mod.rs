@@ -18,6 +18,7 @@ pub mod execution;
 pub mod extension;
 pub mod job;
 pub mod node;
+pub mod order;
 pub mod query;
 pub mod scalars;
 pub mod walk;

@@ -9,7 +9,7 @@ use blaxel_transport::Error as UpstreamError;
 use super::{
     Settings,
     connection::{JobConnection, JobExecutionConnection, connection},
-    error::{bad_input, to_graphql},
+    error::{bad_input, or_null, to_graphql},
     execution::JobExecution,
     job::Job,
     node::{GlobalId, Node, id_workspace},
@@ -187,7 +187,10 @@ impl Query {
             before,
             query,
         };
-        executions_connection(ctx, &job_name, args, sort.unwrap_or_default()).await
+        or_null(
+            ctx,
+            executions_connection(ctx, &job_name, args, sort.unwrap_or_default()).await,
+        )
     }
 
     /// One execution of a job (`GET /v0/jobs/{jobId}/executions/{executionId}`); null when the
@@ -198,7 +201,7 @@ impl Query {
         #[graphql(desc = "Job name.")] job_name: String,
         #[graphql(desc = "Execution id (`metadata.id`), e.g. `exec-abc123`.")] id: String,
     ) -> Result<Option<JobExecution>> {
-        fetch_execution(ctx, job_name, id).await
+        or_null(ctx, fetch_execution(ctx, job_name, id).await)
     }
 
     /// One job (`GET /v0/jobs/{jobId}`); null when it does not exist.
@@ -207,7 +210,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Job name.")] name: String,
     ) -> Result<Option<Job>> {
-        fetch_job(ctx, name).await
+        or_null(ctx, fetch_job(ctx, name).await)
     }
 
     /// The workspace's jobs, as a Relay connection over `GET /v0/jobs`. Null, with an error,
@@ -235,8 +238,11 @@ impl Query {
             query,
         };
         let sort = PaginationSort::from(sort.unwrap_or_default());
-        let paginated = paginate(ctx, &Jobs, args, sort).await?;
-        Ok(Some(connection(paginated, Job::in_page)))
+        let jobs = paginate(ctx, &Jobs, args, sort).await;
+        or_null(
+            ctx,
+            jobs.map(|paginated| Some(connection(paginated, Job::in_page))),
+        )
     }
 
     /// Relay refetch: the object with this global id, or null when it no longer exists or was
@@ -246,28 +252,31 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "A global id.")] id: ID,
     ) -> Result<Option<Node>> {
-        let Some(id) = GlobalId::parse(&id) else {
-            return Err(bad_input("`id` is not a global id issued by this gateway"));
-        };
-        let caller = &ctx.data_unchecked::<Caller>().workspace;
-        if !caller.is_empty() && id.workspace() != caller {
-            return Ok(None);
-        }
-        // Without a named workspace the upstream picks the token's; the object must be in the
-        // id's workspace all the same.
-        let same = |object: Option<&str>| id_workspace(object, caller) == id.workspace();
-        match &id {
-            GlobalId::JobExecution { job, id, .. } => {
-                Ok(fetch_execution(ctx, job.clone(), id.clone())
-                    .await?
-                    .filter(|e| same(e.model().metadata.workspace.as_deref()))
-                    .map(Node::JobExecution))
-            }
-            GlobalId::Job { name, .. } => Ok(fetch_job(ctx, name.clone())
-                .await?
-                .filter(|j| same(j.model().metadata.workspace.as_deref()))
-                .map(Node::Job)),
-        }
+        or_null(ctx, node(ctx, &id).await)
+    }
+}
+
+/// The object of global id `id` in the caller's workspace.
+async fn node(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
+    let Some(id) = GlobalId::parse(id) else {
+        return Err(bad_input("`id` is not a global id issued by this gateway"));
+    };
+    let caller = &ctx.data_unchecked::<Caller>().workspace;
+    if !caller.is_empty() && id.workspace() != caller {
+        return Ok(None);
+    }
+    // Without a named workspace the upstream picks the token's; the object must be in the
+    // id's workspace all the same.
+    let same = |object: Option<&str>| id_workspace(object, caller) == id.workspace();
+    match &id {
+        GlobalId::JobExecution { job, id, .. } => Ok(fetch_execution(ctx, job.clone(), id.clone())
+            .await?
+            .filter(|e| same(e.model().metadata.workspace.as_deref()))
+            .map(Node::JobExecution)),
+        GlobalId::Job { name, .. } => Ok(fetch_job(ctx, name.clone())
+            .await?
+            .filter(|j| same(j.model().metadata.workspace.as_deref()))
+            .map(Node::Job)),
     }
 }
 

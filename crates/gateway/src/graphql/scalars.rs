@@ -115,6 +115,8 @@ pub fn timestamp(raw: Option<&str>) -> Result<Option<DateTime>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::{canonical, timestamp};
 
     /// What the slow path (chrono) makes of `s`.
@@ -230,5 +232,30 @@ mod tests {
             }
         }
         assert!(fast > 1000, "{fast}");
+    }
+
+    proptest! {
+        /// The fast path never disagrees with chrono: on timestamp-shaped text (digits anywhere,
+        /// including impossible dates, times and separators) and on arbitrary text, the served
+        /// value is chrono's normalised form, or an error exactly when chrono fails.
+        #[test]
+        fn fast_path_agrees_with_chrono_on_generated_text(
+            y in 0u32..10_000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..62,
+            sec in 0u32..62, t in prop::sample::select(vec!['T', 't', ' ']),
+            z in prop::sample::select(vec!["Z", "z", "+00:00", "-01:30", ".5Z", ""]),
+            noise in ".{0,30}",
+        ) {
+            let shaped = format!("{y:04}-{mo:02}-{d:02}{t}{h:02}:{mi:02}:{sec:02}{z}");
+            for s in [shaped.as_str(), noise.as_str()] {
+                if canonical(s) {
+                    prop_assert_eq!(chrono_form(s), Some(s.to_owned()));
+                }
+                match timestamp(Some(s)) {
+                    Ok(Some(served)) => prop_assert_eq!(Some(served.as_str().to_owned()), chrono_form(s)),
+                    Ok(None) => prop_assert!(s.trim().is_empty()),
+                    Err(_) => prop_assert_eq!(chrono_form(s), None),
+                }
+            }
+        }
     }
 }
