@@ -11,7 +11,7 @@ use rand::Rng;
 use super::{
     ApiError,
     error::{ApiResult, json},
-    request::{Call, write},
+    request::{Call, job_slot, write},
 };
 use crate::{
     Emulator,
@@ -47,14 +47,7 @@ pub(crate) async fn create_execution(
     let now = emu.now_secs();
     let capacity = emu.inner().capacity;
     let mut store = write(emu);
-    let ws = store
-        .workspaces
-        .get_mut(&ctx.workspace)
-        .ok_or_else(|| ApiError::not_found("workspace not found"))?;
-    let j = *ws
-        .job_by_name
-        .get(job)
-        .ok_or_else(|| ApiError::not_found(format!("job \"{job}\" not found")))?;
+    let (ws, j) = job_slot(&mut store, &ctx, job)?;
     if let Some(id) = &req.execution_id {
         if id.is_empty() || id.len() > 128 || id.contains(|c: char| c == '/' || c.is_whitespace()) {
             return Err(ApiError::bad_request(format!(

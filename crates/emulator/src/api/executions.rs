@@ -4,17 +4,26 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use blaxel_models::Page;
+use blaxel_models::JobExecution;
 
 use super::{
     ApiError,
     error::{ApiResult, json},
-    listing::{
-        Total, contains_ci, decode_cursor, is_created, is_desc, meta, next_cursor, scan, sort_key,
-    },
-    request::{Call, exec_of, job_of, parse_limit, parse_q, parse_sort, read, workspace, write},
+    listing::{LimitRule, Listing, PageSource, Total, contains_ci},
+    request::{Call, exec_of, job_of, job_slot, parse_limit, read, workspace, write},
 };
-use crate::{Emulator, cursor::fingerprint};
+use crate::{
+    Emulator,
+    store::{JobState, WorkspaceState},
+    timeline::Exec,
+};
+
+/// `limit` of the executions listing: 1..=100, default 20, above is a 400.
+const EXECUTIONS_LIMIT: LimitRule = LimitRule {
+    default: 20,
+    max: 100,
+    clamp: false,
+};
 
 /// Executions of a job. Legacy versions: a bare array, `offset`/`limit`, createdAt desc.
 /// Paginated: `limit` 1..=100 (default 20), `sort`, `q` on `metadata.id` and `metadata.job`,
@@ -29,12 +38,14 @@ pub(crate) async fn list_executions(
     let store = read(emu);
     let ws = workspace(&store, &ctx)?;
     let job = job_of(ws, &job)?;
-    let limit = parse_limit(&params, 20, 100, false)?;
+    let limit = parse_limit(
+        &params,
+        EXECUTIONS_LIMIT.default,
+        EXECUTIONS_LIMIT.max,
+        EXECUTIONS_LIMIT.clamp,
+    )?;
     let now = emu.now_secs();
-    let inline_max = emu.inner().inline_tasks_max;
-    let model = |slot: u32| {
-        job.execs[slot as usize].model(&ws.name, &job.name, &ws.cluster, now, inline_max)
-    };
+    let model = |slot: u32| render(emu, ws, job, &job.execs[slot as usize], now);
     if !ctx.version.is_paginated() {
         let offset = match params.get("offset") {
             None => 0,
@@ -54,17 +65,9 @@ pub(crate) async fn list_executions(
             .collect();
         return Ok(json(StatusCode::OK, &items, 3072 * items.len() + 16));
     }
-    let sort = parse_sort(&params)?;
-    let q = parse_q(&params)?;
-    let fp = fingerprint(&[
-        "executions",
-        &ctx.workspace,
-        &job.name,
-        sort_key(sort),
-        q.as_deref().unwrap_or(""),
-    ]);
-    let after = decode_cursor(emu, &params, &fp)?;
-    let created = is_created(sort);
+    let scope = ["executions", &ctx.workspace, &job.name];
+    let list = Listing::parse(&params, EXECUTIONS_LIMIT)?.bind(emu, &params, &scope, &[])?;
+    let created = list.by_created();
     let index = if created {
         &job.by_created
     } else {
@@ -75,28 +78,16 @@ pub(crate) async fn list_executions(
         (if created { e.created } else { 0 }, &*e.id)
     };
     // `q` matches metadata.id or metadata.job: when it matches the job name, every execution.
-    let filter = q.as_deref().filter(|q| !contains_ci(&job.name, q));
-    let keep = |i: usize| filter.is_none_or(|q| contains_ci(&job.execs[index[i] as usize].id, q));
-    let (positions, more) = scan(
-        index.len(),
+    let filter = list.q.as_deref().filter(|q| !contains_ci(&job.name, q));
+    let src = PageSource {
+        len: index.len(),
         key,
-        is_desc(sort),
-        after.as_ref(),
-        limit,
-        false,
-        keep,
-    );
-    let next = next_cursor(emu, &fp, &positions, more, key);
-    let items: Vec<_> = positions.iter().map(|i| model(index[*i])).collect();
-    let page = Page {
-        meta: meta(
-            more,
-            next,
-            Total::bounded(job.execs.len(), emu.inner().total_count_limit),
-        ),
-        items,
+        keep: |i: usize| filter.is_none_or(|q| contains_ci(&job.execs[index[i] as usize].id, q)),
+        item: |i: usize| model(index[i]),
+        total: Total::bounded(job.execs.len(), emu.inner().total_count_limit),
+        item_bytes: 3072,
     };
-    Ok(json(StatusCode::OK, &page, 3072 * positions.len() + 256))
+    Ok(list.page(emu, false, src))
 }
 
 /// One execution, as it is at the virtual clock's instant.
@@ -109,8 +100,7 @@ pub(crate) async fn get_execution(
     let ws = workspace(&store, &ctx)?;
     let job = job_of(ws, &job)?;
     let exec = exec_of(job, &id)?;
-    let inline_max = emu.inner().inline_tasks_max;
-    let model = exec.model(&ws.name, &job.name, &ws.cluster, emu.now_secs(), inline_max);
+    let model = render(&emu, ws, job, exec, emu.now_secs());
     Ok(json(StatusCode::OK, &model, 4096))
 }
 
@@ -123,31 +113,27 @@ pub(crate) async fn cancel_execution(
     Path((job, id)): Path<(String, String)>,
     Call { ctx, .. }: Call,
 ) -> ApiResult {
-    {
-        let now = emu.now_secs();
-        let mut store = write(&emu);
-        let ws = store
-            .workspaces
-            .get_mut(&ctx.workspace)
-            .ok_or_else(|| ApiError::not_found("workspace not found"))?;
-        let j = *ws
-            .job_by_name
-            .get(&job)
-            .ok_or_else(|| ApiError::not_found(format!("job \"{job}\" not found")))?;
-        let job = &mut ws.jobs[j];
-        exec_of(job, &id)?;
-        let slot = job.by_id[id.as_str()] as usize;
-        let exec = &mut job.execs[slot];
-        if exec.cancel_at.is_none() && !exec.status_at(now).is_terminal() {
-            exec.cancel_at = Some(now);
-        }
-        let model = exec.model(
-            &ws.name,
-            &job.name,
-            &ws.cluster,
-            now,
-            emu.inner().inline_tasks_max,
-        );
-        Ok(json(StatusCode::OK, &model, 4096))
+    let now = emu.now_secs();
+    let mut store = write(&emu);
+    let (ws, j) = job_slot(&mut store, &ctx, &job)?;
+    let slot = exec_of(&ws.jobs[j], &id).map(|_| ws.jobs[j].by_id[id.as_str()] as usize)?;
+    let exec = &mut ws.jobs[j].execs[slot];
+    if exec.cancel_at.is_none() && !exec.status_at(now).is_terminal() {
+        exec.cancel_at = Some(now);
     }
+    let job = &ws.jobs[j];
+    let model = render(&emu, ws, job, &job.execs[slot], now);
+    Ok(json(StatusCode::OK, &model, 4096))
+}
+
+/// An execution as the API sends it at `now`.
+fn render(
+    emu: &Emulator,
+    ws: &WorkspaceState,
+    job: &JobState,
+    exec: &Exec,
+    now: i64,
+) -> JobExecution {
+    let inline_max = emu.inner().inline_tasks_max;
+    exec.model(&ws.name, &job.name, &ws.cluster, now, inline_max)
 }

@@ -3,18 +3,17 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
+    response::Response,
 };
-use blaxel_models::{Page, PaginationAnchor, Status};
+use blaxel_models::{PaginationAnchor, Status};
 
 use super::{
     ApiError,
     error::{ApiResult, json},
-    listing::{
-        Total, contains_ci, decode_cursor, is_created, is_desc, meta, next_cursor, scan, sort_key,
-    },
-    request::{Call, Params, job_of, parse_limit, parse_q, parse_sort, read, workspace},
+    listing::{Listing, PageSource, SHARED_LIMIT, Total, contains_ci},
+    request::{Call, Ctx, Params, job_of, read, workspace},
 };
-use crate::{Emulator, cursor::fingerprint, store::JobState};
+use crate::{Emulator, store::JobState};
 
 fn job_matches_q(job: &JobState, q: &str) -> bool {
     let m = &job.job.metadata;
@@ -75,16 +74,14 @@ pub(crate) async fn list_jobs(
             .collect();
         return Ok(json(StatusCode::OK, &items, 2048 * items.len() + 16));
     }
-    let limit = parse_limit(&params, 50, 200, true)?;
-    let sort = parse_sort(&params)?;
-    let q = parse_q(&params)?;
+    let list = Listing::parse(&params, SHARED_LIMIT)?;
     let anchor = match params.get("anchor").filter(|a| !a.is_empty()) {
         None => None,
         Some(raw) => Some(raw.parse::<PaginationAnchor>().map_err(|_| {
             ApiError::bad_request(format!("invalid anchor \"{raw}\": expected end"))
         })?),
     };
-    if anchor.is_some() && !is_created(sort) {
+    if anchor.is_some() && !list.by_created() {
         return Err(ApiError::bad_request(
             "anchor=end is only supported for createdAt sorts",
         ));
@@ -98,52 +95,33 @@ pub(crate) async fn list_jobs(
         .as_ref()
         .map(|s| s.iter().map(Status::as_str).collect::<Vec<_>>().join(","))
         .unwrap_or_default();
-    let fp = fingerprint(&[
-        "jobs",
-        &ctx.workspace,
-        sort_key(sort),
-        q.as_deref().unwrap_or(""),
-        &status_key,
-    ]);
-    let after = decode_cursor(emu, &params, &fp)?;
-    let index = if is_created(sort) {
+    let scope = ["jobs", &ctx.workspace];
+    let list = list.bind(emu, &params, &scope, &[&status_key])?;
+    let created = list.by_created();
+    let index = if created {
         &ws.jobs_by_created
     } else {
         &ws.jobs_by_name
     };
-    let key = |i: usize| {
-        let j = &ws.jobs[index[i]];
-        (
-            if is_created(sort) { j.created } else { 0 },
-            j.name.as_str(),
-        )
+    let q = list.q.as_deref();
+    let src = PageSource {
+        len: index.len(),
+        key: |i: usize| {
+            let j = &ws.jobs[index[i]];
+            (if created { j.created } else { 0 }, j.name.as_str())
+        },
+        keep: |i: usize| {
+            let j = &ws.jobs[index[i]];
+            q.is_none_or(|q| job_matches_q(j, q))
+                && status
+                    .as_ref()
+                    .is_none_or(|s| j.job.status.as_ref().is_some_and(|st| s.contains(st)))
+        },
+        item: |i: usize| &ws.jobs[index[i]].job,
+        total: Total::exact(ws.jobs.len()),
+        item_bytes: 2048,
     };
-    let keep = |i: usize| {
-        let j = &ws.jobs[index[i]];
-        q.as_deref().is_none_or(|q| job_matches_q(j, q))
-            && status
-                .as_ref()
-                .is_none_or(|s| j.job.status.as_ref().is_some_and(|st| s.contains(st)))
-    };
-    let (positions, more) = scan(
-        index.len(),
-        key,
-        is_desc(sort),
-        after.as_ref(),
-        limit,
-        anchor.is_some(),
-        keep,
-    );
-    let next = next_cursor(emu, &fp, &positions, more, key);
-    let items: Vec<_> = positions
-        .iter()
-        .map(|i| ws.jobs[index[*i]].job.clone())
-        .collect();
-    let page = Page {
-        meta: meta(more, next, Total::exact(ws.jobs.len())),
-        items,
-    };
-    Ok(json(StatusCode::OK, &page, 2048 * positions.len() + 256))
+    Ok(list.page(emu, anchor.is_some(), src))
 }
 
 /// One job.
@@ -152,9 +130,7 @@ pub(crate) async fn get_job(
     Path(job): Path<String>,
     Call { ctx, .. }: Call,
 ) -> ApiResult {
-    let store = read(&emu);
-    let job = job_of(workspace(&store, &ctx)?, &job)?;
-    Ok(json(StatusCode::OK, &job.job, 2048))
+    with_job(&emu, &ctx, &job, |job| json(StatusCode::OK, &job.job, 2048))
 }
 
 /// A job's revisions (a bare array in every version).
@@ -163,7 +139,18 @@ pub(crate) async fn list_revisions(
     Path(job): Path<String>,
     Call { ctx, .. }: Call,
 ) -> ApiResult {
-    let store = read(&emu);
-    let job = job_of(workspace(&store, &ctx)?, &job)?;
-    Ok(json(StatusCode::OK, &job.revisions, 512))
+    with_job(&emu, &ctx, &job, |job| {
+        json(StatusCode::OK, &job.revisions, 512)
+    })
+}
+
+/// Answers from job `name` of the caller's workspace (404 when absent).
+fn with_job(
+    emu: &Emulator,
+    ctx: &Ctx,
+    name: &str,
+    answer: impl FnOnce(&JobState) -> Response,
+) -> ApiResult {
+    let store = read(emu);
+    Ok(answer(job_of(workspace(&store, ctx)?, name)?))
 }

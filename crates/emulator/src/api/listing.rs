@@ -1,14 +1,138 @@
 //! The listing engine: keyset pages over sorted indexes, cursors bound to a query, and the
 //! `meta` envelope.
 
-use axum::http::StatusCode;
-use blaxel_models::{PaginationMeta, PaginationSort};
+use axum::{http::StatusCode, response::Response};
+use blaxel_models::{Page, PaginationMeta, PaginationSort};
+use serde::Serialize;
 
-use super::{ApiError, request::Params};
+use super::{
+    ApiError,
+    error::json,
+    request::{Params, parse_limit, parse_q, parse_sort},
+};
 use crate::{
     Emulator,
-    cursor::{CursorError, Position},
+    cursor::{CursorError, Position, fingerprint},
 };
+
+/// The checked arguments of one cursor listing and where it resumes: its fingerprint (what
+/// the cursor is bound to) and the decoded position of `cursor`.
+pub(crate) struct Listing {
+    /// `limit`, after the listing's rules.
+    pub limit: usize,
+    /// `sort` (default `createdAt:desc`).
+    pub sort: PaginationSort,
+    /// `q`, normalised (`None`: no filter).
+    pub q: Option<String>,
+    fp: String,
+    after: Option<Position>,
+}
+
+/// `limit` rules of a listing: default, maximum, and whether above the maximum is clamped
+/// (else 400).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LimitRule {
+    pub default: usize,
+    pub max: usize,
+    pub clamp: bool,
+}
+
+/// The shared `PaginationLimit` of jobs and tasks: default 50, "clamped to 200".
+pub(crate) const SHARED_LIMIT: LimitRule = LimitRule {
+    default: 50,
+    max: 200,
+    clamp: true,
+};
+
+/// What one page is made of: `len` index positions with their sort `key`, the ones to `keep`,
+/// how to render one (`item`, about `item_bytes` of JSON), and the `total` to report.
+pub(crate) struct PageSource<K, F, I> {
+    pub len: usize,
+    pub key: K,
+    pub keep: F,
+    pub item: I,
+    pub total: Total,
+    pub item_bytes: usize,
+}
+
+impl Listing {
+    /// Parses `limit`, `sort` and `q`, in that order (the first bad one is reported); the
+    /// listing is not bound yet ([`Listing::bind`]).
+    ///
+    /// # Errors
+    /// 400 for a bad parameter.
+    pub(crate) fn parse(params: &Params, rule: LimitRule) -> Result<Self, ApiError> {
+        Ok(Self {
+            limit: parse_limit(params, rule.default, rule.max, rule.clamp)?,
+            sort: parse_sort(params)?,
+            q: parse_q(params)?,
+            fp: String::new(),
+            after: None,
+        })
+    }
+
+    /// Binds the listing to its query: the cursor fingerprint is `scope` (the listing's kind,
+    /// workspace, job, ...), the sort, `q`, then `extra` (other filters); a `cursor` parameter
+    /// is decoded against it.
+    ///
+    /// # Errors
+    /// 400 `invalid_cursor` or `cursor_expired`.
+    pub(crate) fn bind(
+        mut self,
+        emu: &Emulator,
+        params: &Params,
+        scope: &[&str],
+        extra: &[&str],
+    ) -> Result<Self, ApiError> {
+        let mut parts = scope.to_vec();
+        parts.extend([sort_key(self.sort), self.q.as_deref().unwrap_or("")]);
+        parts.extend(extra);
+        self.fp = fingerprint(&parts);
+        self.after = decode_cursor(emu, params, &self.fp)?;
+        Ok(self)
+    }
+
+    /// Whether the sort is by `createdAt` (else by name).
+    pub(crate) fn by_created(&self) -> bool {
+        is_created(self.sort)
+    }
+
+    /// Serves one page: scans `src` in sort order from the cursor (or, with `tail`, the last
+    /// page), then writes `{data, meta}` with the next cursor when more follow.
+    pub(crate) fn page<'k, K, F, I, T>(
+        &self,
+        emu: &Emulator,
+        tail: bool,
+        src: PageSource<K, F, I>,
+    ) -> Response
+    where
+        K: Fn(usize) -> (i64, &'k str) + Copy,
+        F: Fn(usize) -> bool,
+        I: Fn(usize) -> T,
+        T: Serialize,
+    {
+        let (positions, more) = scan(
+            src.len,
+            src.key,
+            is_desc(self.sort),
+            self.after.as_ref(),
+            self.limit,
+            tail,
+            src.keep,
+        );
+        let next = next_cursor(emu, &self.fp, &positions, more, src.key);
+        let items: Vec<T> = positions.iter().map(|i| (src.item)(*i)).collect();
+        let page = Page {
+            meta: meta(more, next, src.total),
+            items,
+        };
+        json(
+            StatusCode::OK,
+            &page,
+            src.item_bytes * positions.len() + 256,
+        )
+    }
+}
 
 /// Case-insensitive substring test; `needle` is already lowercase.
 pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
@@ -35,11 +159,7 @@ fn cursor_error(e: CursorError) -> ApiError {
     }
 }
 
-pub(crate) fn decode_cursor(
-    emu: &Emulator,
-    params: &Params,
-    fp: &str,
-) -> Result<Option<Position>, ApiError> {
+fn decode_cursor(emu: &Emulator, params: &Params, fp: &str) -> Result<Option<Position>, ApiError> {
     match params.get("cursor").filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(raw) => emu
@@ -51,7 +171,7 @@ pub(crate) fn decode_cursor(
     }
 }
 
-pub(crate) fn sort_key(sort: PaginationSort) -> &'static str {
+fn sort_key(sort: PaginationSort) -> &'static str {
     match sort {
         PaginationSort::CreatedAtDesc => "createdAt:desc",
         PaginationSort::CreatedAtAsc => "createdAt:asc",
@@ -67,7 +187,7 @@ pub(crate) fn is_created(sort: PaginationSort) -> bool {
     )
 }
 
-pub(crate) fn is_desc(sort: PaginationSort) -> bool {
+fn is_desc(sort: PaginationSort) -> bool {
     matches!(
         sort,
         PaginationSort::CreatedAtDesc | PaginationSort::NameDesc
@@ -91,7 +211,7 @@ fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
 /// One page over an index sorted ascending by `key`: resumes strictly after `after` by binary
 /// search, then scans in sort order keeping items that pass `keep`. Returns index positions and
 /// whether more matching items follow. `tail` returns the last page instead (`anchor=end`).
-pub(crate) fn scan<'k>(
+fn scan<'k>(
     len: usize,
     key: impl Fn(usize) -> (i64, &'k str),
     desc: bool,
@@ -132,7 +252,7 @@ pub(crate) fn scan<'k>(
 
 /// The cursor of the page's last item when more follow (`more`), bound to `fp`. `key` gives
 /// an index position's sort key, as given to [`scan`].
-pub(crate) fn next_cursor<'k>(
+fn next_cursor<'k>(
     emu: &Emulator,
     fp: &str,
     positions: &[usize],
@@ -182,7 +302,7 @@ impl Total {
 /// The `meta` of a page: `hasMore`, `nextCursor` (`""` on the last page), `total`, and
 /// `totalIsPartial: true` only when the total is a lower bound (absent otherwise, as before
 /// API version 2026-09-22 introduced it).
-pub(crate) fn meta(more: bool, next: Option<String>, total: Total) -> Option<PaginationMeta> {
+fn meta(more: bool, next: Option<String>, total: Total) -> Option<PaginationMeta> {
     Some(PaginationMeta {
         has_more: Some(more),
         next_cursor: Some(if more {

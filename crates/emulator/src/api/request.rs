@@ -157,6 +157,23 @@ pub(crate) fn workspace<'a>(store: &'a Store, ctx: &Ctx) -> Result<&'a Workspace
         .ok_or_else(|| ApiError::not_found(format!("workspace \"{}\" not found", ctx.workspace)))
 }
 
+/// The caller's workspace, for writing, and the slot of job `name` in it.
+pub(crate) fn job_slot<'a>(
+    store: &'a mut Store,
+    ctx: &Ctx,
+    name: &str,
+) -> Result<(&'a mut WorkspaceState, usize), ApiError> {
+    let ws = store
+        .workspaces
+        .get_mut(&ctx.workspace)
+        .ok_or_else(|| ApiError::not_found(format!("workspace \"{}\" not found", ctx.workspace)))?;
+    let slot = *ws
+        .job_by_name
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("job \"{name}\" not found")))?;
+    Ok((ws, slot))
+}
+
 pub(crate) fn job_of<'a>(ws: &'a WorkspaceState, name: &str) -> Result<&'a JobState, ApiError> {
     ws.job_by_name
         .get(name)

@@ -4,16 +4,13 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use blaxel_models::Page;
 
 use super::{
     error::{ApiResult, json},
-    listing::{
-        Total, contains_ci, decode_cursor, is_created, is_desc, meta, next_cursor, scan, sort_key,
-    },
-    request::{Call, exec_of, job_of, parse_limit, parse_q, parse_sort, read, workspace},
+    listing::{Listing, PageSource, SHARED_LIMIT, Total, contains_ci},
+    request::{Call, exec_of, job_of, read, workspace},
 };
-use crate::{Emulator, cursor::fingerprint};
+use crate::Emulator;
 
 /// Tasks of an execution. Legacy versions: the bare array of every task. Paginated: shared
 /// limits (default 50, clamped to 200), `sort` `createdAt:*` (all tasks share the execution's
@@ -34,18 +31,8 @@ pub(crate) async fn list_tasks(
     if !ctx.version.is_paginated() {
         return Ok(json(StatusCode::OK, &tasks, 1024 * tasks.len() + 16));
     }
-    let limit = parse_limit(&params, 50, 200, true)?;
-    let sort = parse_sort(&params)?;
-    let q = parse_q(&params)?;
-    let fp = fingerprint(&[
-        "tasks",
-        &ctx.workspace,
-        &job.name,
-        id,
-        sort_key(sort),
-        q.as_deref().unwrap_or(""),
-    ]);
-    let after = decode_cursor(emu, &params, &fp)?;
+    let scope = ["tasks", &ctx.workspace, &job.name, id];
+    let list = Listing::parse(&params, SHARED_LIMIT)?.bind(emu, &params, &scope, &[])?;
     let name = |t: &blaxel_models::JobExecutionTask| {
         t.metadata
             .as_ref()
@@ -56,26 +43,15 @@ pub(crate) async fn list_tasks(
     let names: Vec<String> = tasks.iter().map(name).collect();
     let mut index: Vec<usize> = (0..tasks.len()).collect();
     index.sort_by(|a, b| names[*a].cmp(&names[*b]));
-    let time = if is_created(sort) { exec.created } else { 0 };
-    let key = |i: usize| (time, names[index[i]].as_str());
-    let keep = |i: usize| {
-        q.as_deref()
-            .is_none_or(|q| contains_ci(&names[index[i]], q))
+    let time = if list.by_created() { exec.created } else { 0 };
+    let q = list.q.as_deref();
+    let src = PageSource {
+        len: index.len(),
+        key: |i: usize| (time, names[index[i]].as_str()),
+        keep: |i: usize| q.is_none_or(|q| contains_ci(&names[index[i]], q)),
+        item: |i: usize| &tasks[index[i]],
+        total: Total::exact(tasks.len()),
+        item_bytes: 1024,
     };
-    let (positions, more) = scan(
-        index.len(),
-        key,
-        is_desc(sort),
-        after.as_ref(),
-        limit,
-        false,
-        keep,
-    );
-    let next = next_cursor(emu, &fp, &positions, more, key);
-    let items: Vec<_> = positions.iter().map(|i| tasks[index[*i]].clone()).collect();
-    let page = Page {
-        meta: meta(more, next, Total::exact(tasks.len())),
-        items,
-    };
-    Ok(json(StatusCode::OK, &page, 1024 * positions.len() + 256))
+    Ok(list.page(emu, false, src))
 }

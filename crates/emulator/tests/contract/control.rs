@@ -5,37 +5,20 @@ use crate::harness::*;
 #[tokio::test]
 async fn control_api_over_http() {
     let h = default_harness().await;
-    let root = format!("http://{}", h.emu.addr());
     let r = h
-        .send(
-            h.client
-                .post(format!("{root}/_emulator/faults"))
-                .json(&[Fault::on(route::ANY).status(429).retry_after(7).times(1)]),
-        )
+        .post_faults(&[Fault::on(route::ANY).status(429).retry_after(7).times(1)])
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = h.get(&list_path()).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers["retry-after"], "7");
-    h.send(
-        h.client
-            .post(format!("{root}/_emulator/faults"))
-            .json(&[Fault::on(route::ANY).status(500)]),
-    )
-    .await;
-    let r = h
-        .send(h.client.delete(format!("{root}/_emulator/faults")))
-        .await;
+    h.post_faults(&[Fault::on(route::ANY).status(500)]).await;
+    let r = h.send(h.control(Method::DELETE, "faults")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(h.get(&list_path()).await.status, StatusCode::OK);
-    let r = h
-        .send(
-            h.client
-                .post(format!("{root}/_emulator/faults"))
-                .body("nope"),
-        )
-        .await;
+    let r = h.send(h.control(Method::POST, "faults").body("nope")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let root = format!("http://{}", h.emu.addr());
     let r = h.send(h.client.get(format!("{root}/healthz"))).await;
     assert_eq!(r.status, StatusCode::OK);
 }
@@ -63,23 +46,10 @@ async fn counts_every_v0_request_by_route() {
     assert_eq!(emu.requests(route::LIST_JOBS), 0);
     let stats = emu.stats();
     assert_eq!(stats.total, 6);
-    let http: Value = h
-        .client
-        .get(format!("http://{}/_emulator/stats", h.emu.addr()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let http = h.send(h.control(Method::GET, "stats")).await.json();
     assert_eq!(http["total"], json!(6));
     assert_eq!(http["requests"][route::LIST_EXECUTIONS], json!(4));
-    let r = h
-        .send(
-            h.client
-                .post(format!("http://{}/_emulator/reset-stats", h.emu.addr())),
-        )
-        .await;
+    let r = h.send(h.control(Method::POST, "reset-stats")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(emu.stats().total, 0);
 }

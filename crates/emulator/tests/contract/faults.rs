@@ -170,15 +170,9 @@ async fn env_override_string_is_a_fault_and_objects_the_default() {
 #[tokio::test]
 async fn a_fault_on_a_route_that_does_not_exist_is_rejected() {
     let h = default_harness().await;
-    let root = format!("http://{}", h.emu.addr());
     // A typo (singular "execution") would never fire: 400 naming the valid keys.
-    let r = h
-        .send(
-            h.client
-                .post(format!("{root}/_emulator/faults"))
-                .json(&json!([{"route": "GET /v0/jobs/{jobId}/execution", "status": 500}])),
-        )
-        .await;
+    let typo = json!([{"route": "GET /v0/jobs/{jobId}/execution", "status": 500}]);
+    let r = h.post_faults(&typo).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
     let message = r.json()["message"].as_str().unwrap().to_owned();
     assert!(message.contains("unknown route"), "{message}");

@@ -75,6 +75,33 @@ impl Harness {
         self.send(rb.header("Blaxel-Version", version)).await
     }
 
+    /// A request to the control API: `path` under `/_emulator/` (e.g. `faults`).
+    pub fn control(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("http://{}/_emulator/{path}", self.emu.addr());
+        self.client.request(method, url)
+    }
+
+    /// `POST /_emulator/faults` with `faults` as the JSON body.
+    pub async fn post_faults(&self, faults: &impl serde::Serialize) -> Resp {
+        self.send(self.control(Method::POST, "faults").json(faults))
+            .await
+    }
+
+    /// `GET /v0/jobs{query}` with `token` (none: no credential) and an optional
+    /// `X-Blaxel-Workspace`, without `Blaxel-Version`.
+    pub async fn get_jobs_as(&self, query: &str, token: Option<&str>, ws: Option<&str>) -> Resp {
+        let mut rb = self
+            .client
+            .get(format!("{}/jobs{query}", self.emu.base_url()));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(w) = ws {
+            rb = rb.header("X-Blaxel-Workspace", w);
+        }
+        self.send(rb).await
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.send(self.req(Method::GET, path)).await
     }

@@ -12,11 +12,11 @@ async fn credentials_and_workspaces() {
         ..EmulatorConfig::default()
     })
     .await;
+    let r = h.get_jobs_as("", None, None).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+    let r = h.get_jobs_as("", Some("nope"), None).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
     let url = format!("{}/jobs", h.emu.base_url());
-    let r = h.send(h.client.get(&url)).await;
-    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
-    let r = h.send(h.client.get(&url).bearer_auth("nope")).await;
-    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
     let r = h
         .send(
             h.client
@@ -26,39 +26,19 @@ async fn credentials_and_workspaces() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()[0]["metadata"]["workspace"], json!("my-workspace"));
+    let r = h.get_jobs_as("", Some(TOKEN), Some("other-ws")).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
     let r = h
-        .send(
-            h.client
-                .get(&url)
-                .bearer_auth(TOKEN)
-                .header("X-Blaxel-Workspace", "other-ws"),
-        )
+        .get_jobs_as("?workspace=other-ws", Some(TOKEN), None)
         .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
     let r = h
-        .send(
-            h.client
-                .get(format!("{url}?workspace=other-ws"))
-                .bearer_auth(TOKEN),
-        )
-        .await;
-    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
-    let r = h
-        .send(
-            h.client
-                .get(format!("{url}?workspace=other-ws"))
-                .bearer_auth("other-token"),
-        )
+        .get_jobs_as("?workspace=other-ws", Some("other-token"), None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()[0]["metadata"]["workspace"], json!("other-ws"));
     let r = h
-        .send(
-            h.client
-                .get(&url)
-                .bearer_auth("other-token")
-                .header("X-Blaxel-Workspace", "other-ws"),
-        )
+        .get_jobs_as("", Some("other-token"), Some("other-ws"))
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
