@@ -26,6 +26,12 @@
 //! - Checks run in this order: version (400), token (401), workspace (403), job or execution
 //!   (404), then parameters (400).
 //! - Every other error is the flat `{"code": <status>, "error": "...", "message": "..."}`.
+//! - API version 2026-09-22 (the official Python SDK's default) adds `spec.taskCount`,
+//!   `spec.tasksRef` (large executions, see [`EmulatorConfig::inline_tasks_max`]) and
+//!   `meta.totalIsPartial` (see [`EmulatorConfig::total_count_limit`]).
+//!
+//! For test suites: [`route`] names every route as its stats/fault key, [`Fault::on`] builds
+//! faults, and [`DEMO_TOKEN`] / [`DEMO_WORKSPACE`] are the default credential.
 
 mod api;
 mod config;
@@ -39,7 +45,7 @@ mod state;
 mod store;
 mod timeline;
 
-pub use config::{DEMO_TOKEN, DEMO_WORKSPACE, EmulatorConfig};
+pub use config::{DEMO_TOKEN, DEMO_WORKSPACE, EmulatorConfig, KNOWN_VERSIONS};
 pub use faults::{Fault, FaultBody, FaultError};
 pub use server::{EmulatorHandle, router, serve, spawn};
 pub use state::{Emulator, Stats};
