@@ -8,7 +8,8 @@
 //! `Blaxel-Version` and with the other version of the cursor contract. The scripts assert that
 //! every item parses, that no item repeats, that each page costs one request (the emulator's
 //! counts) and the fields of 2026-09-22 (`taskCount`, `tasksRef`, `totalIsPartial`); this side
-//! checks the report and the emulator's counts of the writes.
+//! checks their report, the emulator's count of the cancel, and the state of the execution the
+//! SDK created (read back from the emulator).
 //!
 //! Base URLs: the Python SDK takes its API URL only from `BL_ENV` (Blaxel's prod or dev hosts),
 //! so its script points the SDK's generated client at the emulator (`client.with_base_url`); the
