@@ -200,3 +200,27 @@ async fn a_fault_on_a_route_that_does_not_exist_is_rejected() {
             .expect(key);
     }
 }
+
+/// Every exported route key names a route that is served: a fault on it fires on a request of
+/// that method and path, and the request counts under that key.
+#[tokio::test]
+async fn every_route_key_fires_on_its_route() {
+    let h = default_harness().await;
+    let emu = h.emu.emulator();
+    for key in route::ALL {
+        let (method, template) = key.split_once(' ').unwrap();
+        let path = template
+            .trim_start_matches("/v0")
+            .replace("{jobId}", JOB)
+            .replace("{executionId}", "exec-abc123");
+        emu.reset_stats();
+        emu.set_faults(vec![Fault::on(key).status(418).times(1)]);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let r = h.send(h.req(method.clone(), &path)).await;
+        assert_eq!(r.status, StatusCode::IM_A_TEAPOT, "{key}: {}", r.text);
+        assert_eq!(emu.requests(key), 1, "{key}");
+        // Spent: the next request of that route is served for real.
+        let r = h.send(h.req(method, &path)).await;
+        assert_ne!(r.status, StatusCode::IM_A_TEAPOT, "{key}");
+    }
+}
