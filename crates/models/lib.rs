@@ -177,6 +177,12 @@ open_enum! {
         Deployed = "DEPLOYED",
         /// Built, not deployed.
         Built = "BUILT",
+        /// Archived (blaxel 0.4.24).
+        Archived = "ARCHIVED",
+        /// Being archived (blaxel 0.4.24).
+        Archiving = "ARCHIVING",
+        /// Being restored from the archive (blaxel 0.4.24).
+        Unarchiving = "UNARCHIVING",
     }
 }
 
@@ -283,6 +289,14 @@ impl<T> Page<T> {
     /// `meta.total`, `None` on the legacy contract or when absent.
     pub fn total(&self) -> Option<i64> {
         self.meta.as_ref().and_then(|m| m.total)
+    }
+
+    /// Whether [`Page::total`] is a lower bound (`meta.totalIsPartial`, API version 2026-09-22):
+    /// `false` when absent, `None` on the legacy contract.
+    pub fn total_is_partial(&self) -> Option<bool> {
+        self.meta
+            .as_ref()
+            .map(|m| m.total_is_partial.unwrap_or(false))
     }
 }
 

@@ -189,7 +189,48 @@ fn every_known_status_round_trips() {
     assert!(JobExecutionStatus::Timeout.is_terminal());
     assert!(!JobExecutionStatus::Cancelling.is_terminal());
     assert_eq!(JobExecutionTaskStatus::KNOWN.len(), 7);
-    assert_eq!(Status::KNOWN.len(), 10);
+    // The hand-written open enum follows the schema's enum (ARCHIVED, ARCHIVING, UNARCHIVING
+    // came with blaxel 0.4.24).
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/blaxel-jobs.schema.json")).unwrap();
+    let wire: Vec<&str> = Status::KNOWN.iter().map(Status::as_str).collect();
+    assert_eq!(
+        json!(wire),
+        schema["definitions"]["Status"]["enum"],
+        "Status::KNOWN and the schema's Status enum"
+    );
+}
+
+/// The fields of API version 2026-09-22 (blaxel 0.4.24's models) decode, absent or present.
+#[test]
+fn fields_of_2026_09_22_decode() {
+    let page: Page<JobExecution> = serde_json::from_value(json!({
+        "data": [{"metadata": {"id": "e"}, "spec": {"taskCount": 2500,
+            "tasksRef": "blaxel://w/jobs/j/executions/e/tasks"}}],
+        "meta": {"hasMore": true, "nextCursor": "c", "total": 10000, "totalIsPartial": true}
+    }))
+    .unwrap();
+    let spec = &page.items[0].spec;
+    assert_eq!(spec.task_count, Some(2500));
+    assert_eq!(
+        spec.tasks_ref.as_deref(),
+        Some("blaxel://w/jobs/j/executions/e/tasks")
+    );
+    assert!(spec.tasks.is_empty() && page.items[0].tasks.is_empty());
+    assert_eq!(page.total_is_partial(), Some(true));
+    let older: Page<JobExecution> =
+        serde_json::from_value(json!({"data": [], "meta": {"hasMore": false, "total": 0}}))
+            .unwrap();
+    assert_eq!(older.total_is_partial(), Some(false));
+    let legacy: Page<JobExecution> = serde_json::from_value(json!([])).unwrap();
+    assert_eq!(legacy.total_is_partial(), None);
+    let trigger: TriggerConfiguration =
+        serde_json::from_value(json!({"tasksRef": "ref", "tasks": []})).unwrap();
+    assert_eq!(trigger.tasks_ref.as_deref(), Some("ref"));
+    assert_eq!(
+        serde_json::from_value::<Status>(json!("ARCHIVING")).unwrap(),
+        Status::Archiving
+    );
 }
 
 #[test]

@@ -42,6 +42,16 @@ struct Args {
     /// `allowQueue: false` is refused with 429.
     #[arg(long, env = "BLAXEL_EMULATOR_CAPACITY", default_value_t = 16)]
     capacity: usize,
+
+    /// Largest task count an execution still carries inline; larger ones send
+    /// `spec.tasksRef` without `tasks` (clients page the tasks listing).
+    #[arg(long, env = "BLAXEL_EMULATOR_INLINE_TASKS_MAX", default_value_t = 100)]
+    inline_tasks_max: usize,
+
+    /// Bound on counting a job's executions: above it, `meta.total` is this bound and
+    /// `meta.totalIsPartial` is true. Unset: exact totals.
+    #[arg(long, env = "BLAXEL_EMULATOR_TOTAL_COUNT_LIMIT")]
+    total_count_limit: Option<usize>,
 }
 
 fn parse_token(raw: &str) -> Result<(String, String), String> {
@@ -98,6 +108,8 @@ async fn main() -> std::process::ExitCode {
         jobs: args.jobs as usize,
         executions_per_job: args.executions_per_job as usize,
         capacity: args.capacity,
+        inline_tasks_max: args.inline_tasks_max,
+        total_count_limit: args.total_count_limit,
         ..EmulatorConfig::default()
     };
     if !args.tokens.is_empty() {

@@ -745,6 +745,7 @@ mod tests {
                 has_more: Some(has_more),
                 next_cursor: Some(cursor.to_owned()),
                 total: None,
+                total_is_partial: None,
             }),
         }
     }

@@ -85,7 +85,9 @@ impl From<&models::Status> for JobStatus {
             M::Deploying => Self::Deploying,
             M::Deployed => Self::Deployed,
             M::Built => Self::Built,
-            M::Unknown(_) => Self::Unknown,
+            // Statuses of API version 2026-09-22 (blaxel 0.4.24) have no GraphQL value yet: until
+            // the schema adds them they read as UNKNOWN, with `statusRaw` naming them.
+            M::Archived | M::Archiving | M::Unarchiving | M::Unknown(_) => Self::Unknown,
         }
     }
 }

@@ -289,6 +289,7 @@ mod tests {
                     String::new()
                 }),
                 total: Some(i64::from(self.n)),
+                total_is_partial: None,
             });
             Ok(Arc::new(Page { items, meta }))
         }
@@ -448,6 +449,7 @@ mod tests {
                         has_more: Some(true),
                         next_cursor: Some("same".into()),
                         total: None,
+                        total_is_partial: None,
                     }),
                 }))
             },

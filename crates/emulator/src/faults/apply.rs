@@ -1,5 +1,5 @@
-//! Fault injection for `/v0` routes: error statuses, `Retry-After`, latency, broken bodies,
-//! mutated bodies and connection resets, by count or by probability.
+//! How a fault rewrites a response: error statuses, `Retry-After`, latency, broken and mutated
+//! bodies, connection resets.
 
 use std::time::Duration;
 
@@ -10,110 +10,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::{Fault, FaultBody};
 use crate::net::ConnControl;
-
-/// One injected fault: the JSON items of `POST /_emulator/faults` (camelCase).
-///
-/// Example: `{"route": "GET /v0/jobs/{jobId}/executions", "status": 503, "retryAfter": 2,
-/// "times": 1}` answers the next listing of executions with a 503 and `Retry-After: 2`.
-///
-/// Which response is sent:
-/// - `reset`: none; the connection is closed (TCP RST) after `latencyMs`.
-/// - `body`: see [`FaultBody`]; `status` overrides the status it would otherwise have.
-/// - `status` (or `retryAfter`) alone: that status (429 when only `retryAfter` is given) with
-///   the flat error body `{"code": status, "error": "...", "message": "..."}`.
-/// - only `latencyMs`: the real response, delayed.
-///
-/// `Retry-After` is added to whichever response is sent. With `times`, the fault applies to the
-/// next N matching requests and then expires; with `probability`, each matching request draws
-/// from the emulator's seeded RNG (and `times`, if also given, counts only the hits); with
-/// neither, it applies to every matching request until the faults are cleared. When several
-/// faults match, the first in the list that fires wins.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Fault {
-    /// A stats route key such as `GET /v0/jobs/{jobId}/executions` (method, space, route
-    /// template), or `*` for every `/v0` route.
-    pub route: String,
-    /// HTTP status to answer with (100..=599).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// Seconds, sent as the `Retry-After` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
-    /// Delay before answering (or resetting), milliseconds of real time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u64>,
-    /// A broken or mutated body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<FaultBody>,
-    /// Close the connection without any response.
-    #[serde(default)]
-    pub reset: bool,
-    /// Apply to the next N matching requests, then expire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub times: Option<u32>,
-    /// Apply to each matching request with this probability (0.0..=1.0, seeded RNG).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
-}
-
-/// How a fault breaks the response body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FaultBody {
-    /// Invalid JSON (`application/json`), status 200 unless `status` is set.
-    Malformed,
-    /// The real body cut to its first half; `Content-Length` is that of the cut body.
-    Truncated,
-    /// Status 200 (unless `status` is set) with an empty body.
-    Empty,
-    /// An HTML `502 Bad Gateway` page (`text/html`), status 502 unless `status` is set.
-    Html,
-    /// The real response with an extra unknown field in every JSON object, except string maps
-    /// (`labels`, `envOverride`, `env`), whose entries are data rather than fields.
-    UnknownFields,
-    /// The real response with every optional field set to `null`, except those that identify
-    /// an item or continue a listing (`id`, `name`, `job`, `hasMore`, `nextCursor`) and the
-    /// required `data`, `meta`, `metadata`, `spec`, `error`.
-    Nulls,
-    /// The real response with every `status` string replaced by `hibernating` (`HIBERNATING`
-    /// for upper-case enums such as a job's status).
-    UnknownStatus,
-    /// The real response with every `...Z` timestamp rewritten as
-    /// `2026-05-01T10:00:00.000000+00:00` (valid RFC 3339, not the canonical form).
-    OddTimestamps,
-}
-
-impl Fault {
-    /// Whether this fault targets `route` (a stats key).
-    pub(crate) fn matches(&self, route: &str) -> bool {
-        self.route == "*" || self.route == route
-    }
-}
-
-/// Validates a fault list (the control API rejects bad ones with 400).
-pub(crate) fn validate(faults: &[Fault]) -> Result<(), String> {
-    for f in faults {
-        if let Some(s) = f.status
-            && !(100..=599).contains(&s)
-        {
-            return Err(format!("status {s} is not an HTTP status"));
-        }
-        if let Some(p) = f.probability
-            && !(0.0..=1.0).contains(&p)
-        {
-            return Err(format!("probability {p} is outside 0..=1"));
-        }
-        if f.route.is_empty() {
-            return Err("route must not be empty".into());
-        }
-    }
-    Ok(())
-}
 
 const MALFORMED: &str = r#"{"data": [{"metadata": {"id": "exec-"#;
 const HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -260,6 +160,10 @@ const MAP_FIELDS: [&str; 3] = ["labels", "envOverride", "env"];
 /// Applies a body mutation in place, recursively. `key` is the field holding `v`.
 pub(crate) fn mutate(v: &mut Value, kind: FaultBody, key: Option<&str>) {
     let is_map = key.is_some_and(|k| MAP_FIELDS.contains(&k));
+    if kind == FaultBody::EnvOverrideString && key == Some("envOverride") && v.is_object() {
+        *v = Value::String(v.to_string());
+        return;
+    }
     match v {
         Value::Object(_)
             if is_map && matches!(kind, FaultBody::UnknownFields | FaultBody::Nulls) => {}
@@ -345,13 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn parses_camel_case() {
-        let f: Vec<Fault> = serde_json::from_str(
-            r#"[{"route":"*","status":503,"retryAfter":2,"latencyMs":5,"body":"unknownFields","times":1,"probability":0.5}]"#,
-        )
-        .unwrap();
-        assert_eq!(f[0].body, Some(FaultBody::UnknownFields));
-        assert_eq!(f[0].retry_after, Some(2));
-        assert!(!f[0].reset);
+    fn env_override_string() {
+        let mut v = serde_json::json!({"data": [{"spec": {"envOverride": {"A": "***"}}},
+            {"spec": {"envOverride": null}}]});
+        mutate(&mut v, FaultBody::EnvOverrideString, None);
+        assert_eq!(v["data"][0]["spec"]["envOverride"], r#"{"A":"***"}"#);
+        assert!(v["data"][1]["spec"]["envOverride"].is_null());
     }
 }
