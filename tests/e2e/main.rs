@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod batching;
+mod contract;
 mod errors;
 mod faults;
 mod harness;

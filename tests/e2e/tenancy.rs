@@ -308,11 +308,13 @@ async fn global_ids_are_unique_per_workspace_and_node_stays_in_its_workspace() {
 #[tokio::test]
 async fn a_failing_listing_is_null_and_its_siblings_stay_in_selection_order() {
     let env = Env::start(emulator_config(5)).await;
-    env.emulator.emulator().set_faults(vec![blaxel_emulator::Fault {
-        route: LIST_EXECUTIONS.to_owned(),
-        latency_ms: Some(200),
-        ..Default::default()
-    }]);
+    env.emulator
+        .emulator()
+        .set_faults(vec![blaxel_emulator::Fault {
+            route: LIST_EXECUTIONS.to_owned(),
+            latency_ms: Some(200),
+            ..Default::default()
+        }]);
     let query = r#"{
       slow: jobExecutions(jobName: "data-processing-job", first: 1) { totalCount }
       missing: jobExecutions(jobName: "no-such-job") { totalCount }
@@ -329,14 +331,26 @@ async fn a_failing_listing_is_null_and_its_siblings_stay_in_selection_order() {
         .text()
         .await
         .unwrap();
-    let at = |key: &str| body.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {body}"));
-    assert!(at("slow") < at("missing") && at("missing") < at("job") && at("job") < at("c"), "{body}");
-    assert!(at("executions") < at("metadata"), "a job's keys in selection order: {body}");
+    let at = |key: &str| {
+        body.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+    };
+    assert!(
+        at("slow") < at("missing") && at("missing") < at("job") && at("job") < at("c"),
+        "{body}"
+    );
+    assert!(
+        at("executions") < at("metadata"),
+        "a job's keys in selection order: {body}"
+    );
     let resp: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(codes(&resp), ["NOT_FOUND"]);
     assert_eq!(resp["errors"][0]["path"], json!(["missing"]));
     assert!(resp["data"]["missing"].is_null());
     assert_eq!(resp["data"]["slow"]["totalCount"], 5);
-    assert_eq!(resp["data"]["job"]["metadata"]["name"], "data-processing-job");
+    assert_eq!(
+        resp["data"]["job"]["metadata"]["name"],
+        "data-processing-job"
+    );
     assert_eq!(resp["data"]["c"]["totalCount"], 3);
 }

@@ -35,8 +35,9 @@ pub struct Config {
     pub workspace: Option<String>,
 
     /// Blaxel-Version sent upstream (YYYY-MM-DD[.preview]); before 2026-04-28 the legacy
-    /// offset contract is used.
-    #[arg(long, env = "BLAXEL_API_VERSION", default_value = "2026-04-28")]
+    /// offset contract is used. Default: the newest version an official SDK sends (blaxel
+    /// 0.4.24, Python), 2026-09-22: cursors, `taskCount`, `totalIsPartial`.
+    #[arg(long, env = "BLAXEL_API_VERSION", default_value = "2026-09-22")]
     pub api_version: ApiVersion,
 
     /// Timeout of one upstream attempt, ms (1 to 600000).
@@ -284,7 +285,7 @@ mod tests {
         let config = parse(&[]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.upstream, None);
-        assert_eq!(config.api_version.to_string(), "2026-04-28");
+        assert_eq!(config.api_version.to_string(), "2026-09-22");
         let limits = config.limits();
         assert_eq!(limits.max_first, 500);
         assert_eq!(limits.per_request_concurrency, 8);

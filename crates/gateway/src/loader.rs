@@ -16,10 +16,10 @@
 
 use std::{collections::HashMap, future::Future, hash::Hash, sync::Arc};
 
-use blaxel_models::{Job, JobExecution, Page, PaginationSort};
+use blaxel_models::{Job, JobExecution, JobExecutionTask, Page, PaginationSort};
 use blaxel_transport::{
     Client, Credentials, Error as UpstreamError, ListExecutionsRequest, ListJobsRequest,
-    MAX_SHARED_LIMIT,
+    ListTasksRequest, MAX_SHARED_LIMIT,
 };
 use dataloader::{BatchFn, cached::Loader};
 use futures::future::join_all;
@@ -54,6 +54,17 @@ pub struct ExecutionRef {
     pub job: String,
     /// Execution id.
     pub id: String,
+}
+
+/// A page of an execution's tasks: `GET /jobs/{job}/executions/{id}/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TasksPage {
+    /// Job name.
+    pub job: String,
+    /// Execution id.
+    pub execution: String,
+    /// The upstream request (cursor, limit, sort, `q`).
+    pub request: ListTasksRequest,
 }
 
 /// What every batch function of one request shares: the upstream, the caller's credentials and
@@ -109,6 +120,16 @@ impl Read for ListJobsRequest {
 
     async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
         up.client.list_jobs(&up.credentials, self).await
+    }
+}
+
+impl Read for TasksPage {
+    type Value = Page<JobExecutionTask>;
+
+    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
+        up.client
+            .list_job_execution_tasks(&up.credentials, &self.job, &self.execution, &self.request)
+            .await
     }
 }
 
@@ -186,6 +207,7 @@ pub struct RequestLoader {
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
     jobs_pages: Loader<ListJobsRequest, Loaded<Page<Job>>, EachBatch>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
+    tasks_pages: Loader<TasksPage, Loaded<Page<JobExecutionTask>>, EachBatch>,
 }
 
 impl RequestLoader {
@@ -200,6 +222,7 @@ impl RequestLoader {
             executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            tasks_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs: Loader::new(JobsBatch(up)).with_yield_count(YIELD_COUNT),
         }
     }
@@ -222,6 +245,11 @@ impl RequestLoader {
     /// One job by name.
     pub async fn job(&self, name: String) -> Loaded<Job> {
         settle(self.jobs.try_load(name).await)
+    }
+
+    /// A page of an execution's tasks.
+    pub async fn tasks_page(&self, key: TasksPage) -> Loaded<Page<JobExecutionTask>> {
+        settle(self.tasks_pages.try_load(key).await)
     }
 
     /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of

@@ -47,21 +47,20 @@ async fn embedded_upstream(config: &mut Config) -> anyhow::Result<(String, Optio
         executions_per_job: usize::try_from(config.emulator_executions)?,
         ..Default::default()
     };
-    let (demo_token, demo_workspace) = emulator
-        .tokens
-        .first()
-        .cloned()
-        .context("the emulator has no token")?;
     let handle = blaxel_emulator::spawn(emulator)
         .await
         .context("start the embedded emulator")?;
     info!(
         upstream = %handle.base_url(),
-        workspace = %demo_workspace,
+        workspace = blaxel_emulator::DEMO_WORKSPACE,
         "no --upstream given: serving over an embedded Blaxel emulator with demo data (its demo token is used for callers that send none)"
     );
-    config.token.get_or_insert(demo_token);
-    config.workspace.get_or_insert(demo_workspace);
+    config
+        .token
+        .get_or_insert_with(|| blaxel_emulator::DEMO_TOKEN.to_owned());
+    config
+        .workspace
+        .get_or_insert_with(|| blaxel_emulator::DEMO_WORKSPACE.to_owned());
     Ok((handle.base_url(), Some(handle)))
 }
 

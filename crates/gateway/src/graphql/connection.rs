@@ -16,8 +16,14 @@ use crate::pagination::Paginated;
 #[derive(SimpleObject, Debug, Clone, Copy)]
 pub struct ConnectionTotal {
     /// Total items of the listing (upstream `meta.total`): for executions, the job's executions,
-    /// ignoring `query`. Null when the upstream gives none (legacy API versions).
+    /// ignoring `query`. Null when the upstream gives none (legacy API versions). A lower bound
+    /// when `totalCountIsPartial` is true.
     pub total_count: Option<i64>,
+    /// True when `totalCount` is a lower bound, not a complete count (upstream
+    /// `meta.totalIsPartial`, API version 2026-09-22: counting a very large listing is bounded).
+    /// Never render "page X of Y" from a partial total: page with `endCursor` until
+    /// `hasNextPage` is false. Null on legacy API versions (no `meta`).
+    pub total_count_is_partial: Option<bool>,
 }
 
 /// A page of a job's executions: Relay connection over the upstream cursor pagination.
@@ -36,6 +42,7 @@ pub fn connection<T, N: OutputType>(
         paginated.slice.has_next_page,
         ConnectionTotal {
             total_count: paginated.slice.total,
+            total_count_is_partial: paginated.slice.total_is_partial,
         },
     );
     let fingerprint = paginated.fingerprint;

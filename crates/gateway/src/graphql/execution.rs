@@ -5,8 +5,13 @@ use std::sync::Arc;
 
 use async_graphql::Enum;
 use blaxel_models as models;
+use blaxel_transport::{ListTasksRequest, MAX_SHARED_LIMIT};
 
-use super::{fields::HasModel, node::EXECUTION_KIND};
+use super::{error::to_graphql, fields::HasModel, node::EXECUTION_KIND};
+use crate::{
+    error::{Code, Error},
+    loader::{RequestLoader, TasksPage},
+};
 
 /// Where an execution lives: inside a shared upstream page, or fetched alone.
 #[derive(Clone)]
@@ -148,8 +153,67 @@ model_object! {
     status "status": status JobExecutionStatus = m.status.as_ref();
     /// Status as the upstream sent it (e.g. `running`), including values unknown to the gateway.
     status_raw "statusRaw": str = m.status.as_ref().map(|s| s.as_str());
-    /// The execution's tasks.
-    tasks "tasks": list JobExecutionTask = &m.tasks;
+    /// The execution's tasks: inline in the execution, or, for a large execution whose list
+    /// the upstream keeps apart (`spec.tasksRef`), read from the tasks listing (at most
+    /// 2,000; page `tasksConnection` for more).
+    tasks "tasks": tasks = m;
+}
+
+/// Most task pages `tasks` reads from the listing (200 tasks each).
+pub const MAX_TASK_PAGES: usize = 10;
+
+/// True when the upstream left the execution's task list out (`spec.tasksRef` set, no inline
+/// `tasks`): it must be read from the tasks listing.
+pub fn tasks_elsewhere(m: &models::JobExecution) -> bool {
+    m.tasks.is_empty() && m.spec.tasks_ref.is_some()
+}
+
+/// The tasks of `m`: inline, or from the tasks listing through the request's loader. A failed
+/// read answers the tasks read so far and adds the error at this field.
+pub async fn tasks_of<'a>(
+    ctx: &async_graphql::Context<'_>,
+    m: &'a models::JobExecution,
+) -> Vec<JobExecutionTask<'a>> {
+    if !tasks_elsewhere(m) {
+        return m.tasks.iter().map(JobExecutionTask::from).collect();
+    }
+    let loader = ctx.data_unchecked::<Arc<RequestLoader>>();
+    let [job, execution] = [&m.metadata.job, &m.metadata.id].map(|s| s.clone().unwrap_or_default());
+    let mut tasks = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_TASK_PAGES {
+        let key = TasksPage {
+            job: job.clone(),
+            execution: execution.clone(),
+            request: ListTasksRequest {
+                limit: Some(MAX_SHARED_LIMIT),
+                cursor: cursor.take(),
+                ..ListTasksRequest::default()
+            },
+        };
+        let page = match loader.tasks_page(key).await {
+            Ok(page) => page,
+            Err(e) => {
+                let err = to_graphql(Error::upstream(&e)).into_server_error(ctx.item.pos);
+                ctx.add_error(ctx.set_error_path(err));
+                return tasks;
+            }
+        };
+        tasks.extend((0..page.items.len()).map(|i| JobExecutionTask::listed(Arc::clone(&page), i)));
+        match page.next_cursor() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return tasks,
+        }
+    }
+    let err = to_graphql(Error::new(
+        Code::QueryTooComplex,
+        format!(
+            "the execution has more than {} tasks: page them with `tasksConnection`",
+            tasks.len()
+        ),
+    ));
+    ctx.add_error(ctx.set_error_path(err.into_server_error(ctx.item.pos)));
+    tasks
 }
 
 model_view! {
@@ -194,6 +258,9 @@ model_object! {
     timeout "timeout": int = m.timeout;
     /// Memory override in MB, when the execution set one.
     memory_override "memoryOverride": int = m.memory_override;
+    /// Number of tasks of this execution (upstream `spec.taskCount`, API version 2026-09-22),
+    /// whether or not the task list is inline.
+    task_count "taskCount": int = m.task_count;
     /// Environment overrides of this execution as a JSON object, values masked with `***`.
     /// The upstream sends an object or a string holding one; both are served as an object.
     env_override "envOverride": env = m.env_override.as_ref();
@@ -222,9 +289,36 @@ model_object! {
     total "total": int = m.total;
 }
 
-model_view! {
-    /// One task of an execution (upstream `JobExecutionTask`).
-    JobExecutionTask(models::JobExecutionTask)
+/// One task of an execution (upstream `JobExecutionTask`): inline in its execution, or an item
+/// of a tasks listing page.
+pub struct JobExecutionTask<'a>(TaskRef<'a>);
+
+enum TaskRef<'a> {
+    Inline(&'a models::JobExecutionTask),
+    Listed(Arc<models::Page<models::JobExecutionTask>>, usize),
+}
+
+impl JobExecutionTask<'_> {
+    /// The task at `index` of a tasks listing page (shared, not copied).
+    pub fn listed(page: Arc<models::Page<models::JobExecutionTask>>, index: usize) -> Self {
+        Self(TaskRef::Listed(page, index))
+    }
+}
+
+impl<'a> From<&'a models::JobExecutionTask> for JobExecutionTask<'a> {
+    fn from(task: &'a models::JobExecutionTask) -> Self {
+        Self(TaskRef::Inline(task))
+    }
+}
+
+impl HasModel for JobExecutionTask<'_> {
+    type Model = models::JobExecutionTask;
+    fn model(&self) -> &models::JobExecutionTask {
+        match &self.0 {
+            TaskRef::Inline(task) => task,
+            TaskRef::Listed(page, index) => &page.items[*index],
+        }
+    }
 }
 
 model_object! {

@@ -24,6 +24,7 @@
 //! | `list(W)` | `&[M]` | `[W!]!` |
 //! | `status(E)` | `Option<&S>` with `E: From<&S>` | enum `E` |
 //! | `env` | `Option<&EnvOverride>` | `JSON` object |
+//! | `tasks` | `&JobExecution` | `[JobExecutionTask!]!`: inline, else from the tasks listing |
 //! | `id(KIND)` | `(Option<&str>, [&str; N])`: the object's workspace and key | `ID!` (global id; the caller's workspace when the object names none) |
 //!
 //! Fields with arguments or that load more data are written by hand in an `extra { ... }` block
@@ -67,12 +68,14 @@ macro_rules! field_type {
     (object $w:ident) => { $w<'_> };
     (optional $w:ident) => { Option<$w<'_>> };
     (list $w:ident) => { Vec<$w<'_>> };
+    (tasks) => { Vec<$crate::graphql::execution::JobExecutionTask<'_>> };
     (status $e:ident) => { Option<$e> };
     (env) => { async_graphql::Result<Option<async_graphql::Json<serde_json::Map<String, serde_json::Value>>>> };
     (id $k:ident) => { async_graphql::ID };
 }
 
-/// The async-graphql resolver's value of a field of `kind`, from the getter's value `$v`.
+/// The async-graphql resolver's value of a field of `kind`, from the getter's value `$v`. A
+/// failed nullable field is `null` in place with its error (see [`super::error::or_null`]).
 macro_rules! field_resolve {
     (int, $v:expr, $ctx:ident) => {
         $v
@@ -81,22 +84,25 @@ macro_rules! field_resolve {
         $v
     };
     (time, $v:expr, $ctx:ident) => {
-        $crate::graphql::scalars::timestamp($v)
+        $crate::graphql::error::or_null($ctx, $crate::graphql::scalars::timestamp($v))
     };
     (object $w:ident, $v:expr, $ctx:ident) => {
-        $w($v)
+        $w::from($v)
     };
     (optional $w:ident, $v:expr, $ctx:ident) => {
-        ($v).map($w)
+        ($v).map($w::from)
     };
     (list $w:ident, $v:expr, $ctx:ident) => {
-        ($v).iter().map($w).collect()
+        ($v).iter().map($w::from).collect()
+    };
+    (tasks, $v:expr, $ctx:ident) => {
+        $crate::graphql::execution::tasks_of($ctx, $v).await
     };
     (status $e:ident, $v:expr, $ctx:ident) => {
         ($v).map($e::from)
     };
     (env, $v:expr, $ctx:ident) => {
-        $crate::graphql::fields::env_override($v)
+        $crate::graphql::error::or_null($ctx, $crate::graphql::fields::env_override($v))
     };
     (id $k:ident, $v:expr, $ctx:ident) => {{
         let (workspace, key) = $v;
@@ -122,14 +128,26 @@ macro_rules! field_walk {
         $crate::graphql::walk::time($v)?
     };
     (object $w:ident, $v:expr, $walk:ident, $set:ident) => {
-        $walk.object(&$w($v), $set)?
+        $walk.object(&$w::from($v), $set)?
     };
     (optional $w:ident, $v:expr, $walk:ident, $set:ident) => {
-        $walk.optional(($v).map($w).as_ref(), $set)?
+        $walk.optional(($v).map($w::from).as_ref(), $set)?
     };
     (list $w:ident, $v:expr, $walk:ident, $set:ident) => {
-        $walk.list(($v).iter().map($w), $set)?
+        $walk.list(($v).iter().map($w::from), $set)?
     };
+    (tasks, $v:expr, $walk:ident, $set:ident) => {{
+        let execution: &blaxel_models::JobExecution = $v;
+        // Not inline (a large execution): the resolver pages the tasks listing.
+        if $crate::graphql::execution::tasks_elsewhere(execution) {
+            return None;
+        }
+        let tasks = execution
+            .tasks
+            .iter()
+            .map($crate::graphql::execution::JobExecutionTask::from);
+        $walk.list(tasks, $set)?
+    }};
     (status $e:ident, $v:expr, $walk:ident, $set:ident) => {{
         static NAMES: std::sync::OnceLock<Box<[($e, async_graphql::Name)]>> =
             std::sync::OnceLock::new();
@@ -206,6 +224,12 @@ macro_rules! model_view {
             type Model = $model;
             fn model(&self) -> &$model {
                 self.0
+            }
+        }
+
+        impl<'a> From<&'a $model> for $w<'a> {
+            fn from(model: &'a $model) -> Self {
+                Self(model)
             }
         }
     };

@@ -67,6 +67,12 @@ pub enum JobStatus {
     Deployed,
     /// Built, not deployed.
     Built,
+    /// Archived (API version 2026-09-22).
+    Archived,
+    /// Being archived (API version 2026-09-22).
+    Archiving,
+    /// Being restored from the archive (API version 2026-09-22).
+    Unarchiving,
     /// A value this gateway does not know; `statusRaw` holds it.
     Unknown,
 }
@@ -87,7 +93,10 @@ impl From<&models::Status> for JobStatus {
             M::Built => Self::Built,
             // Statuses of API version 2026-09-22 (blaxel 0.4.24) have no GraphQL value yet: until
             // the schema adds them they read as UNKNOWN, with `statusRaw` naming them.
-            M::Archived | M::Archiving | M::Unarchiving | M::Unknown(_) => Self::Unknown,
+            M::Archived => Self::Archived,
+            M::Archiving => Self::Archiving,
+            M::Unarchiving => Self::Unarchiving,
+            M::Unknown(_) => Self::Unknown,
         }
     }
 }

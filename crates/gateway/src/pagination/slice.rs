@@ -66,6 +66,9 @@ pub struct Slice<T> {
     pub has_previous_page: bool,
     /// `meta.total` of the first page fetched; `None` on the legacy contract.
     pub total: Option<i64>,
+    /// `meta.totalIsPartial` of that page (absent: false): `total` is a lower bound (API version
+    /// 2026-09-22); `None` on the legacy contract, which has no `meta`.
+    pub total_is_partial: Option<bool>,
     /// Upstream requests the slice cost.
     pub upstream_requests: u32,
     /// Position after the slice (for an empty slice, the start position).
@@ -113,6 +116,7 @@ where
         has_next_page: false,
         has_previous_page,
         total: None,
+        total_is_partial: None,
         upstream_requests: 0,
         end: start.clone(),
     };
@@ -137,6 +141,7 @@ where
                 slice.upstream_requests += 1;
                 if slice.total.is_none() {
                     slice.total = page.total();
+                    slice.total_is_partial = page.total_is_partial();
                 }
                 let len = page.items.len();
                 let next = page.next_cursor().map(str::to_owned);
