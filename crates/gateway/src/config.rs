@@ -21,7 +21,7 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Blaxel API base URL, e.g. https://api.blaxel.ai/v0. Unset (or empty): an emulator with
+    /// Blaxel API base URL, e.g. `https://api.blaxel.ai/v0`. Unset (or empty): an emulator with
     /// demo data starts in-process on a free loopback port.
     #[arg(long, env = "BLAXEL_API_URL", value_parser = non_empty)]
     pub upstream: Option<String>,

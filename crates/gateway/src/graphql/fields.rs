@@ -1,5 +1,5 @@
 //! One field list per GraphQL object type, from which both resolvers are generated: the
-//! async-graphql `#[Object]` resolvers and the synchronous walk's [`Plain`] impl. A field added to
+//! async-graphql `#[Object]` resolvers and the synchronous walk's [`Plain`](super::walk::Plain) impl. A field added to
 //! the list exists in both, with the same name and the same value, by construction.
 //!
 //! ```text

@@ -10,7 +10,7 @@ use crate::error::{Code, Error};
 ///
 /// Held as its normalised text (what `to_rfc3339_opts(SecondsFormat::AutoSi, true)` prints), so
 /// that an upstream timestamp already in that form is served as is, without a parse and a
-/// reformat (see [`canonical`]).
+/// reformat (see `canonical`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateTime(String);
 

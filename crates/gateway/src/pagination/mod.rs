@@ -6,7 +6,7 @@
 //! - [`cursor`]: the gateway's own cursors (Relay edge cursors, gRPC page tokens): opaque,
 //!   versioned, self-contained, bound to the listing, its scope, sort, query, workspace and
 //!   [`Contract`]; checked before any upstream call;
-//! - [`slice`]: the mapping of "`first` items after this position" onto upstream pages, with a
+//! - [`slice`](mod@slice): the mapping of "`first` items after this position" onto upstream pages, with a
 //!   position for every item, so that any edge resumes in one upstream call;
 //! - [`listing`]: the generic path from arguments to a [`Slice`] through the request's loader.
 
