@@ -1,9 +1,9 @@
 //! Every endpoint against the emulator (paginated version, the default), checks before sending, health, and the concurrency bound.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blaxel_emulator::{EmulatorConfig, Fault};
+use blaxel_emulator::Fault;
 use blaxel_models::{CreateJobExecutionRequest, JobExecutionStatus};
 use blaxel_transport::{
     Client, ClientConfig, Credentials, Error, ListExecutionsRequest, ListJobsRequest,
@@ -257,25 +257,27 @@ async fn health_counts_any_answer_below_500() {
 
 #[tokio::test]
 async fn concurrency_is_bounded() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
-        max_concurrent_requests: 1,
-        ..config(&emu)
-    })
-    .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        latency_ms: Some(150),
-        ..fault(GET_EXECUTION)
-    }]);
-    let creds = me();
-    let started = Instant::now();
-    let calls = (0..4).map(|_| client.get_job_execution(&creds, JOB, EXEC));
-    for result in futures::future::join_all(calls).await {
-        result.unwrap();
+    for bound in [1, 4] {
+        // Holds each answer 100 ms so that calls overlap when the client lets them.
+        let upstream =
+            FakeUpstream::start_holding(Duration::from_millis(100), |_| json_response(200, "[]"))
+                .await;
+        let client = Client::new(ClientConfig {
+            max_concurrent_requests: bound,
+            ..config_for(upstream.base_url())
+        })
+        .unwrap();
+        let creds = me();
+        let calls = (0..4).map(|_| client.list_job_revisions(&creds, JOB));
+        for result in futures::future::join_all(calls).await {
+            assert!(result.unwrap().is_empty());
+        }
+        assert_eq!(upstream.requests(), 4);
+        if bound == 1 {
+            assert_eq!(upstream.max_in_flight(), 1, "one at a time");
+        } else {
+            // The measure sees overlap when it is allowed.
+            assert!(upstream.max_in_flight() > 1, "{}", upstream.max_in_flight());
+        }
     }
-    assert!(
-        started.elapsed() >= Duration::from_millis(600),
-        "4 x 150 ms one at a time, took {:?}",
-        started.elapsed()
-    );
 }

@@ -122,22 +122,38 @@ impl Sniffer {
 }
 
 /// A loopback HTTP/1.1 server that answers every request with `respond(request head)`
-/// (a whole raw response) and closes the connection, counting requests.
+/// (a whole raw response) and closes the connection, counting requests and the most it held
+/// at once.
 pub struct FakeUpstream {
     pub addr: SocketAddr,
-    pub requests: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
 }
 
 impl FakeUpstream {
     pub async fn start(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        Self::start_holding(Duration::ZERO, respond).await
+    }
+
+    /// Like [`FakeUpstream::start`], holding each answer for `hold` first.
+    pub async fn start_holding(
+        hold: Duration,
+        respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(AtomicU64::new(0));
-        let counter = requests.clone();
+        let counters = Arc::new(Counters::default());
+        let counted = counters.clone();
         let respond = Arc::new(respond);
         tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
-                let counter = counter.clone();
+                let counter = counted.clone();
                 let respond = respond.clone();
                 tokio::spawn(async move {
                     let mut head = Vec::new();
@@ -148,14 +164,18 @@ impl FakeUpstream {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
-                    counter.fetch_add(1, Ordering::SeqCst);
+                    counter.requests.fetch_add(1, Ordering::SeqCst);
+                    let now = counter.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    counter.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(hold).await;
                     let response = respond(&String::from_utf8_lossy(&head));
                     let _ = conn.write_all(&response).await;
                     let _ = conn.shutdown().await;
+                    counter.in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Self { addr, requests }
+        Self { addr, counters }
     }
 
     /// `http://ADDR/v0`.
@@ -163,8 +183,14 @@ impl FakeUpstream {
         format!("http://{}/v0", self.addr)
     }
 
+    /// Requests answered (or being answered).
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::SeqCst)
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests held at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.counters.max_in_flight.load(Ordering::SeqCst)
     }
 }
 

@@ -135,7 +135,6 @@ async fn rate_limit_past_the_deadline_is_returned_at_once() {
         retry_after: Some(30),
         ..fault(LIST_JOBS)
     }]);
-    let started = Instant::now();
     let err = client
         .list_jobs(&me(), &ListJobsRequest::default())
         .await
@@ -146,7 +145,6 @@ async fn rate_limit_past_the_deadline_is_returned_at_once() {
         }
         other => panic!("expected RateLimited, got {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
         requests(&emu, LIST_JOBS),
         1,
