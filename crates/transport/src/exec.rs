@@ -58,6 +58,14 @@ impl<'a> Call<'a> {
     }
 }
 
+/// A call ready to be sent: its URL, headers, and the token to mask in what comes back.
+struct Prepared<'a> {
+    call: &'a Call<'a>,
+    url: Url,
+    headers: HeaderMap,
+    secret: Option<&'a str>,
+}
+
 impl Client {
     /// Runs one call: headers, URL, then attempts under the retry policy and total deadline.
     /// A call that fails for the upstream's sake (no answer, a 5xx) is logged at warn with its
@@ -67,11 +75,17 @@ impl Client {
         creds: &Credentials,
         call: Call<'_>,
     ) -> Result<T, Error> {
-        let headers = self.headers(creds)?;
         let config = &self.inner.config;
-        let secret = creds.token.as_ref().or(config.token.as_ref());
-        let secret = secret.map(|t| t.expose());
-        let url = route::join(&self.inner.base, call.segments);
+        let prepared = Prepared {
+            call: &call,
+            url: route::join(&self.inner.base, call.segments),
+            headers: self.headers(creds)?,
+            secret: creds
+                .token
+                .as_ref()
+                .or(config.token.as_ref())
+                .map(|t| t.expose()),
+        };
         let policy = &config.retry;
         let deadline = policy.total_deadline;
         let attempts = if call.idempotent && call.guarded {
@@ -98,7 +112,7 @@ impl Client {
 
         let attempt = || {
             sent.fetch_add(1, Ordering::Relaxed);
-            self.attempt::<T>(&call, &url, &headers, secret)
+            self.attempt::<T>(&prepared)
         };
         let retrying = attempt
             .retry(backoff)
@@ -171,35 +185,29 @@ impl Client {
 
     /// One attempt: leave from the route's circuit breaker (or [`Error::CircuitOpen`] at once),
     /// then the exchange, whose outcome the breaker records. Unguarded calls skip the breaker.
-    async fn attempt<T: DeserializeOwned>(
-        &self,
-        call: &Call<'_>,
-        url: &Url,
-        headers: &HeaderMap,
-        secret: Option<&str>,
-    ) -> Result<T, Error> {
-        if !call.guarded {
-            return self.exchange(call, url, headers, secret).await;
+    async fn attempt<T: DeserializeOwned>(&self, prepared: &Prepared<'_>) -> Result<T, Error> {
+        if !prepared.call.guarded {
+            return self.exchange(prepared).await;
         }
         let permit = self
             .inner
             .breakers
-            .get(call.route)
+            .get(prepared.call.route)
             .acquire()
             .map_err(|retry_in| Error::CircuitOpen { retry_in })?;
-        let result = self.exchange(call, url, headers, secret).await;
+        let result = self.exchange(prepared).await;
         permit.record(Outcome::of(&result));
         result
     }
 
     /// A concurrency permit, the exchange under `request_timeout`, then decoding.
-    async fn exchange<T: DeserializeOwned>(
-        &self,
-        call: &Call<'_>,
-        url: &Url,
-        headers: &HeaderMap,
-        secret: Option<&str>,
-    ) -> Result<T, Error> {
+    async fn exchange<T: DeserializeOwned>(&self, prepared: &Prepared<'_>) -> Result<T, Error> {
+        let Prepared {
+            call,
+            url,
+            headers,
+            secret,
+        } = prepared;
         // The semaphore is never closed, so acquire cannot fail.
         let permit = self.inner.in_flight.acquire().await.ok();
         let started = Instant::now();
@@ -240,7 +248,7 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream answered"
         );
-        decode(status, retry_after, &body, secret)
+        decode(status, retry_after, &body, *secret)
     }
 
     /// Per-call headers: the call's token and workspace, else the configured ones.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use blaxel_emulator::{EmulatorConfig, Fault};
+use blaxel_emulator::{EmulatorConfig, EmulatorHandle};
 use blaxel_transport::{
     CircuitBreakerConfig, CircuitState, Client, ClientConfig, Credentials, Error,
     ListExecutionsRequest, ListJobsRequest, RetryPolicy, Route,
@@ -11,23 +11,34 @@ use http::StatusCode;
 
 use super::harness::*;
 
-#[tokio::test]
-async fn circuit_breaker_opens_fails_fast_and_recovers() {
+/// An emulator, and a client whose per-route breakers open after `failures` failures and stay
+/// open for `open_for`, making `attempts` attempts per call.
+async fn breaker_setup(
+    failures: u32,
+    open_for: Duration,
+    attempts: u32,
+) -> (EmulatorHandle, Client) {
     let emu = emulator(EmulatorConfig::default()).await;
     let client = Client::new(ClientConfig {
         retry: RetryPolicy {
-            max_attempts: 1,
+            max_attempts: attempts,
             ..fast_retry()
         },
         circuit_breaker: CircuitBreakerConfig {
-            failure_threshold: 3,
-            open_for: Duration::from_millis(200),
+            failure_threshold: failures,
+            open_for,
             half_open_probes: 1,
             ..CircuitBreakerConfig::default()
         },
         ..config(&emu)
     })
     .unwrap();
+    (emu, client)
+}
+
+#[tokio::test]
+async fn circuit_breaker_opens_fails_fast_and_recovers() {
+    let (emu, client) = breaker_setup(3, Duration::from_millis(200), 1).await;
     // 4xx answers are not failures (and count as answers in the window).
     for _ in 0..2 {
         let err = client
@@ -37,10 +48,7 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     }
     assert_eq!(client.circuit_state(), CircuitState::Closed);
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault("*")
-    }]);
+    fail_with(&emu, "*", 503);
     emu.emulator().reset_stats();
     for _ in 0..3 {
         let err = client.get_job(&me(), JOB).await.unwrap_err();
@@ -71,21 +79,8 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
 
 #[tokio::test]
 async fn breaker_opening_mid_call_returns_the_upstream_error() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
-        circuit_breaker: CircuitBreakerConfig {
-            failure_threshold: 2,
-            open_for: Duration::from_secs(30),
-            half_open_probes: 1,
-            ..CircuitBreakerConfig::default()
-        },
-        ..config(&emu)
-    })
-    .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(502),
-        ..fault(GET_EXECUTION)
-    }]);
+    let (emu, client) = breaker_setup(2, Duration::from_secs(30), 3).await;
+    fail_with(&emu, GET_EXECUTION, 502);
     let err = client
         .get_job_execution(&me(), JOB, EXEC)
         .await
@@ -96,21 +91,8 @@ async fn breaker_opening_mid_call_returns_the_upstream_error() {
 
 #[tokio::test]
 async fn one_failing_route_does_not_open_the_others() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
-        retry: RetryPolicy::none(),
-        circuit_breaker: CircuitBreakerConfig {
-            failure_threshold: 3,
-            open_for: Duration::from_secs(30),
-            ..CircuitBreakerConfig::default()
-        },
-        ..config(&emu)
-    })
-    .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault(LIST_JOBS)
-    }]);
+    let (emu, client) = breaker_setup(3, Duration::from_secs(30), 1).await;
+    fail_with(&emu, LIST_JOBS, 503);
     for _ in 0..5 {
         client
             .list_jobs(&me(), &ListJobsRequest::default())
@@ -148,20 +130,8 @@ async fn one_failing_route_does_not_open_the_others() {
 
 #[tokio::test]
 async fn probes_are_not_counted_by_the_breakers() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
-        circuit_breaker: CircuitBreakerConfig {
-            failure_threshold: 2,
-            open_for: Duration::from_secs(30),
-            ..CircuitBreakerConfig::default()
-        },
-        ..config(&emu)
-    })
-    .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault(LIST_JOBS)
-    }]);
+    let (emu, client) = breaker_setup(2, Duration::from_secs(30), 3).await;
+    fail_with(&emu, LIST_JOBS, 503);
     // Unauthenticated readiness checks against a failing route, many times.
     let anonymous = Credentials::with_token("not-a-tenant");
     for _ in 0..10 {
@@ -192,10 +162,7 @@ async fn probes_are_not_counted_by_the_breakers() {
         .expect("health: any answer below 500");
 
     // An open breaker does not stop the probe from seeing the upstream.
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault(LIST_JOBS)
-    }]);
+    fail_with(&emu, LIST_JOBS, 503);
     for _ in 0..2 {
         client
             .list_jobs(&me(), &ListJobsRequest::default())

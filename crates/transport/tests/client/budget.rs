@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use blaxel_emulator::{EmulatorConfig, Fault};
+use blaxel_emulator::EmulatorConfig;
 use blaxel_transport::{CircuitBreakerConfig, Client, ClientConfig, Error, RetryBudget};
 use http::StatusCode;
 
@@ -22,10 +22,7 @@ async fn retry_budget_caps_retries_at_a_fraction_of_calls() {
         ..config(&emu)
     })
     .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault(GET_EXECUTION)
-    }]);
+    fail_with(&emu, GET_EXECUTION, 503);
     let calls = 50u64;
     for _ in 0..calls {
         let err = client

@@ -80,10 +80,7 @@ async fn token_never_in_debug_or_errors() {
     let client = Client::new(cfg.clone()).unwrap();
     let creds = Credentials::with_token(SECRET).workspace("my-workspace");
     let unauthenticated = client.get_job(&creds, JOB).await.unwrap_err();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault("*")
-    }]);
+    fail_with(&emu, "*", 503);
     let unavailable = client.get_job(&creds, JOB).await.unwrap_err();
     emu.emulator().set_faults(vec![Fault {
         reset: true,

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use blaxel_emulator::Fault;
 use blaxel_models::{CreateJobExecutionRequest, JobExecutionStatus};
 use blaxel_transport::{
     Client, ClientConfig, Credentials, Error, ListExecutionsRequest, ListJobsRequest,
@@ -245,10 +244,7 @@ async fn health_counts_any_answer_below_500() {
         .health(&Credentials::with_token("unknown-token"))
         .await
         .expect("a 401 still proves the upstream answers");
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(503),
-        ..fault(LIST_JOBS)
-    }]);
+    fail_with(&emu, LIST_JOBS, 503);
     emu.emulator().reset_stats();
     let err = client.health(&me()).await.unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));

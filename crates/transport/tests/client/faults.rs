@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use blaxel_emulator::{EmulatorConfig, Fault, FaultBody};
+use blaxel_emulator::{EmulatorConfig, EmulatorHandle, Fault, FaultBody};
 use blaxel_transport::{
     Client, ClientConfig, Error, ListExecutionsRequest, ListJobsRequest, PaginationSort,
     RetryPolicy,
@@ -221,22 +221,32 @@ async fn cursor_errors() {
     assert_eq!(requests(&emu, LIST_EXECUTIONS), 1, "not retried");
 }
 
-#[tokio::test]
-async fn latency_past_the_request_timeout_is_a_timeout() {
+/// An emulator whose execution lookups answer after `latency_ms`, a client of the harness
+/// configuration changed by `configure`, and the error of one lookup.
+async fn slow_lookup(
+    latency_ms: u64,
+    configure: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> (EmulatorHandle, Client, Error) {
     let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
-        request_timeout: Duration::from_millis(150),
-        ..config(&emu)
-    })
-    .unwrap();
+    let client = Client::new(configure(config(&emu))).unwrap();
     emu.emulator().set_faults(vec![Fault {
-        latency_ms: Some(1_000),
+        latency_ms: Some(latency_ms),
         ..fault(GET_EXECUTION)
     }]);
     let err = client
         .get_job_execution(&me(), JOB, EXEC)
         .await
         .unwrap_err();
+    (emu, client, err)
+}
+
+#[tokio::test]
+async fn latency_past_the_request_timeout_is_a_timeout() {
+    let (emu, client, err) = slow_lookup(1_000, |config| ClientConfig {
+        request_timeout: Duration::from_millis(150),
+        ..config
+    })
+    .await;
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(
@@ -258,24 +268,15 @@ async fn latency_past_the_request_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn total_deadline_bounds_the_call() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let client = Client::new(ClientConfig {
+    let (emu, _client, err) = slow_lookup(2_000, |config| ClientConfig {
         request_timeout: Duration::from_secs(5),
         retry: RetryPolicy {
             total_deadline: Duration::from_millis(300),
             ..fast_retry()
         },
-        ..config(&emu)
+        ..config
     })
-    .unwrap();
-    emu.emulator().set_faults(vec![Fault {
-        latency_ms: Some(2_000),
-        ..fault(GET_EXECUTION)
-    }]);
-    let err = client
-        .get_job_execution(&me(), JOB, EXEC)
-        .await
-        .unwrap_err();
+    .await;
     // The answer would come after 2 s, within the 5 s request timeout: only the 300 ms
     // deadline can have ended the call, and no retry started after it.
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");

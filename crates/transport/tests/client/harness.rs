@@ -77,6 +77,14 @@ pub fn fault(route: &str) -> Fault {
     }
 }
 
+/// Makes every request of `route` (a route key, or `*`) answer `status` until cleared.
+pub fn fail_with(emu: &EmulatorHandle, route: &str, status: u16) {
+    emu.emulator().set_faults(vec![Fault {
+        status: Some(status),
+        ..fault(route)
+    }]);
+}
+
 /// Requests the emulator counted under a route key.
 pub fn requests(emu: &EmulatorHandle, route: &str) -> u64 {
     emu.emulator().requests(route)

@@ -61,10 +61,7 @@ async fn server_errors_become_http_after_the_retries() {
     }
     // 501 is not transient: one request.
     emu.emulator().reset_stats();
-    emu.emulator().set_faults(vec![Fault {
-        status: Some(501),
-        ..fault(GET_EXECUTION)
-    }]);
+    fail_with(&emu, GET_EXECUTION, 501);
     let err = client
         .get_job_execution(&me(), JOB, EXEC)
         .await
