@@ -22,6 +22,7 @@ use crate::{
     redact::quote_input,
     request::{ListExecutionsRequest, ListJobsRequest, ListTasksRequest, Query},
     route::check_segment,
+    stats::{Counters, UpstreamStats},
 };
 
 /// A typed client of Blaxel's control-plane jobs API.
@@ -41,6 +42,7 @@ pub(crate) struct Inner {
     pub(crate) in_flight: Semaphore,
     pub(crate) budget: TpsBudget,
     pub(crate) breakers: Breakers,
+    pub(crate) counters: Counters,
 }
 
 impl fmt::Debug for Client {
@@ -144,6 +146,7 @@ impl Client {
                     budget.retry_percent as f32 / 100.0,
                 ),
                 breakers: Breakers::new(&config.circuit_breaker),
+                counters: Counters::default(),
                 config,
                 base,
                 http,
@@ -167,6 +170,12 @@ impl Client {
     /// per failure domain, a bounded label set for metrics.
     pub fn circuit_states(&self) -> Vec<(&'static str, CircuitState)> {
         self.inner.breakers.states()
+    }
+
+    /// Counters of this client's upstream traffic (all clones) since it was built: attempts by
+    /// route template and outcome, retries, budget refusals, breaker rejections.
+    pub fn upstream_stats(&self) -> UpstreamStats {
+        self.inner.counters.snapshot()
     }
 
     /// `GET /jobs` (ListJobs): one page of the workspace's jobs.

@@ -132,14 +132,6 @@ impl Client {
                     }
                     retried_short_body = true;
                 }
-                if !budget.withdraw() {
-                    tracing::debug!(
-                        route = call.route.template(),
-                        error = %error,
-                        "retry budget exhausted: not retrying"
-                    );
-                    return false;
-                }
                 true
             })
             .adjust(|error: &Error, backoff: Option<Duration>| {
@@ -150,9 +142,24 @@ impl Client {
                     delay = retry_after;
                 }
                 // A retry that cannot start before the deadline is not worth waiting for.
-                (started.elapsed() + delay < deadline).then_some(delay)
+                if started.elapsed() + delay >= deadline {
+                    return None;
+                }
+                // Withdrawn last, once the retry is certain: a call whose attempts or time ran
+                // out spends nothing.
+                if !budget.withdraw() {
+                    self.inner.counters.budget_refused();
+                    tracing::debug!(
+                        route = call.route.template(),
+                        error = %error,
+                        "retry budget exhausted: not retrying"
+                    );
+                    return None;
+                }
+                Some(delay)
             })
             .notify(|error: &Error, delay: Duration| {
+                self.inner.counters.retried();
                 tracing::debug!(
                     route = call.route.template(),
                     cause = error.kind(),
@@ -194,7 +201,10 @@ impl Client {
             .breakers
             .get(prepared.call.route)
             .acquire()
-            .map_err(|retry_in| Error::CircuitOpen { retry_in })?;
+            .map_err(|retry_in| {
+                self.inner.counters.circuit_rejected();
+                Error::CircuitOpen { retry_in }
+            })?;
         let result = self.exchange(prepared).await;
         permit.record(Outcome::of(&result));
         result
@@ -239,9 +249,19 @@ impl Client {
         };
         let outcome = tokio::time::timeout(self.inner.config.request_timeout, exchange).await;
         drop(permit);
-        let (status, retry_after, body) = outcome.map_err(|_| Error::Timeout {
-            elapsed: started.elapsed(),
-        })??;
+        let answer = outcome
+            .map_err(|_| Error::Timeout {
+                elapsed: started.elapsed(),
+            })
+            .and_then(|answer| answer);
+        let (status, retry_after, body) = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                self.inner.counters.unanswered(call.route, &error);
+                return Err(error);
+            }
+        };
+        self.inner.counters.answered(call.route, status.as_u16());
         tracing::trace!(
             route = call.route.template(),
             status = status.as_u16(),
@@ -288,8 +308,21 @@ pub(crate) fn decode<T: DeserializeOwned>(
     serde_json::from_slice(body).map_err(|source| Error::InvalidPayload {
         status,
         snippet: snippet(body, crate::SNIPPET_BYTES, secret),
-        source,
+        source: bounded(source, secret),
     })
+}
+
+/// A decode error whose message quotes a value of the body (`unknown variant `...``) holds
+/// upstream text: past a few hundred characters, or holding `secret`, it is replaced by its
+/// cut and masked message. An early end of the body quotes nothing and keeps its kind, which
+/// decides the retry.
+fn bounded(error: serde_json::Error, secret: Option<&str>) -> serde_json::Error {
+    let message = error.to_string();
+    let quoted = crate::redact::quote_upstream(&message, secret);
+    if error.is_eof() || quoted == message {
+        return error;
+    }
+    <serde_json::Error as serde::de::Error>::custom(quoted)
 }
 
 /// `Retry-After` as delay-seconds (HTTP dates are ignored).
@@ -353,5 +386,27 @@ mod tests {
         assert!(err.is_retryable());
         let err = decode::<Job>(StatusCode::OK, None, b"<html></html>", None).unwrap_err();
         assert!(matches!(err, Error::InvalidPayload { .. }) && !err.is_retryable());
+    }
+
+    #[test]
+    fn decode_errors_quote_the_body_in_bounds() {
+        // serde quotes a string of the wrong type whole: "invalid type: string \"ZZZ...\"".
+        let source = |body: &[u8], secret| {
+            let err = decode::<u32>(StatusCode::OK, None, body, secret).unwrap_err();
+            std::error::Error::source(&err).unwrap().to_string()
+        };
+        let huge = format!("\"{}\"", "Z".repeat(200_000));
+        let text = source(huge.as_bytes(), None);
+        assert!(text.starts_with("invalid type: string"), "{}", &text[..40]);
+        assert!(
+            text.len() < 2 * crate::MAX_QUOTE_CHARS,
+            "{} chars",
+            text.len()
+        );
+        let text = source(br#""sk-caller-token-1""#, Some("sk-caller-token-1"));
+        assert!(text.starts_with("invalid type: string"), "{text}");
+        assert!(!text.contains("sk-caller-token-1"), "{text}");
+        // Short and secret-free messages keep their position.
+        assert!(source(b"true", None).contains("line 1 column 4"));
     }
 }

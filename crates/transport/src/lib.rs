@@ -26,7 +26,8 @@
 //!   with anything that looks like a credential masked;
 //! - the upstream's rules in one home: [`normalise_query`], the limits ([`MAX_QUERY_CHARS`],
 //!   ...), the header names ([`headers`]);
-//! - a bound on concurrent upstream requests, and one shared connection pool.
+//! - a bound on concurrent upstream requests, and one shared connection pool;
+//! - counters for metrics ([`Client::upstream_stats`], [`Client::circuit_states`]).
 //!
 //! Tokens are secret: [`Token`]'s `Debug` prints `Token(***)`, the header is marked sensitive,
 //! and no error message or log line contains one (not even one the upstream echoes back).
@@ -58,6 +59,7 @@ pub mod headers;
 mod redact;
 mod request;
 mod route;
+mod stats;
 mod stream;
 
 pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
@@ -72,3 +74,4 @@ pub use request::{
     MAX_EXECUTIONS_LIMIT, MAX_QUERY_CHARS, MAX_SHARED_LIMIT, normalise_query,
 };
 pub use route::Route;
+pub use stats::UpstreamStats;

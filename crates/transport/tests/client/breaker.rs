@@ -61,6 +61,7 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
         assert!(err.retry_after().is_some() && err.is_retryable());
     }
     assert_eq!(emu.emulator().stats().total, 3, "nothing sent while open");
+    assert_eq!(client.upstream_stats().circuit_rejections, 20);
     // Half-open: a failing probe opens it again.
     tokio::time::sleep(Duration::from_millis(250)).await;
     let err = client.get_job(&me(), JOB).await.unwrap_err();

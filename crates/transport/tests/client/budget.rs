@@ -37,6 +37,10 @@ async fn retry_budget_caps_retries_at_a_fraction_of_calls() {
         (calls..=calls + calls / 5 + 1).contains(&sent),
         "{sent} upstream requests for {calls} calls"
     );
+    let stats = client.upstream_stats();
+    assert_eq!(stats.retries, sent - calls);
+    // A call stops at its first refusal: at most one per call, and some calls had one.
+    assert!((1..=calls).contains(&stats.budget_refusals), "{stats:?}");
 }
 
 #[test]

@@ -42,14 +42,17 @@ async fn refused_reset_tls_and_timeout_are_told_apart() {
     assert_eq!(timeout.kind(), "timeout");
 
     // Port 1 on loopback refuses connections.
-    let refused = Client::new(ClientConfig {
+    let nothing_there = Client::new(ClientConfig {
         retry: RetryPolicy::none(),
         ..config_for("http://127.0.0.1:1/v0".into())
     })
-    .unwrap()
-    .get_job(&me(), JOB)
-    .await
-    .unwrap_err();
+    .unwrap();
+    let refused = nothing_there.get_job(&me(), JOB).await.unwrap_err();
+    let attempts = nothing_there.upstream_stats().attempts;
+    assert_eq!(
+        attempts,
+        vec![("GET /jobs/{jobId}", "refused".to_owned(), 1)]
+    );
     assert_eq!(
         refused.connect_cause(),
         Some(ConnectCause::Refused),

@@ -25,6 +25,14 @@ async fn transient_503_succeeds_on_the_third_attempt() {
         .unwrap();
     assert!(!page.items.is_empty());
     assert_eq!(requests(&emu, LIST_EXECUTIONS), 3);
+    // The client's own counters agree with the emulator's.
+    let stats = client.upstream_stats();
+    let route = "GET /jobs/{jobId}/executions";
+    assert_eq!(
+        stats.attempts,
+        vec![(route, "200".to_owned(), 1), (route, "503".to_owned(), 2)]
+    );
+    assert_eq!((stats.retries, stats.budget_refusals), (2, 0));
 }
 
 #[tokio::test]
