@@ -69,7 +69,7 @@ struct Prepared<'a> {
 impl Client {
     /// Runs one call: headers, URL, then attempts under the retry policy and total deadline.
     /// A call that fails for the upstream's sake (no answer, a 5xx) is logged at warn with its
-    /// route and cause.
+    /// route and cause (a probe's at debug).
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         creds: &Credentials,
@@ -177,15 +177,17 @@ impl Client {
         if let Err(error) = &result
             && Outcome::of(&result) == Outcome::Failed
         {
-            tracing::warn!(
-                route = call.route.template(),
-                cause = error.kind(),
-                status = error.status().map(|s| s.as_u16()),
-                attempts = sent.load(Ordering::Relaxed),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                error = %error,
-                "upstream call failed"
-            );
+            let attempts = sent.load(Ordering::Relaxed);
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let status = error.status().map(|s| s.as_u16());
+            let (route, cause) = (call.route.template(), error.kind());
+            if call.guarded {
+                tracing::warn!(route, cause, status, attempts, elapsed_ms, error = %error, "upstream call failed");
+            } else {
+                // A probe's caller gets the error and decides; a readiness check polled every
+                // few seconds against a dead upstream would otherwise repeat this line.
+                tracing::debug!(route, cause, status, attempts, elapsed_ms, error = %error, "upstream probe failed");
+            }
         }
         result
     }

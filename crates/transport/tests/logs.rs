@@ -60,8 +60,11 @@ async fn a_failed_call_is_logged_at_warn_with_route_and_cause() {
         .await
         .unwrap_err();
     assert_eq!(requests(&emu, GET_EXECUTION), 3);
-    // A 404 is an answer: not logged at warn.
+    // A 404 is an answer: not logged at warn; nor is a probe's failure (its caller decides).
     client.get_job(&me(), "no-such-job").await.unwrap_err();
+    fail_with(&emu, LIST_JOBS, 503);
+    client.probe(&me()).await.unwrap_err();
+    assert_eq!(requests(&emu, LIST_JOBS), 1);
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text
