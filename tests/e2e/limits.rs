@@ -181,15 +181,41 @@ async fn chunked_body_over_the_limit_is_413_too() {
     assert_names(&resp, "maxBodyBytes", 4_000);
 }
 
+/// One slow upstream call fails its own field (`UPSTREAM_TIMEOUT`) before the request's deadline,
+/// so the healthy siblings are kept: the transport's retry deadline is 9/10 of the request
+/// timeout.
 #[tokio::test]
-async fn request_timeout_is_a_graphql_error_with_504() {
+async fn a_slow_upstream_fails_its_field_not_the_request() {
     let env = env().await;
     env.emulator.emulator().set_faults(vec![Fault {
         route: LIST_EXECUTIONS.into(),
         latency_ms: Some(3_000),
         ..Fault::default()
     }]);
-    let query = r#"{ jobExecutions(jobName: "data-processing-job") { totalCount } }"#;
+    let query = r#"{ jobExecutions(jobName: "data-processing-job") { totalCount } job(name: "data-processing-job") { metadata { name } } }"#;
+    let (status, resp) =
+        post_raw(&env, serde_json::to_vec(&json!({"query": query})).unwrap()).await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(codes(&resp), ["UPSTREAM_TIMEOUT"]);
+    assert!(resp["data"]["jobExecutions"].is_null());
+    assert_eq!(
+        resp["data"]["job"]["metadata"]["name"],
+        "data-processing-job"
+    );
+}
+
+/// Work past the request timeout as a whole (here upstream calls in a chain, each within its
+/// own deadline) is cut at the deadline: HTTP 504 with a GraphQL error naming the limit.
+#[tokio::test]
+async fn request_timeout_is_a_graphql_error_with_504() {
+    let env = env().await;
+    env.emulator.emulator().set_faults(vec![Fault {
+        route: "*".into(),
+        latency_ms: Some(250),
+        ..Fault::default()
+    }]);
+    // The jobs listing, then each job's executions: two calls of 250 ms in a row.
+    let query = r#"{ jobs(first: 2) { nodes { executions(first: 1) { totalCount } } } }"#;
     let (status, resp) =
         post_raw(&env, serde_json::to_vec(&json!({"query": query})).unwrap()).await;
     assert_eq!(status, 504, "{resp}");
@@ -198,6 +224,7 @@ async fn request_timeout_is_a_graphql_error_with_504() {
     assert_eq!((limit, max), (json!("requestTimeoutMs"), json!(400)));
     assert!(message.contains("400 ms"), "{message}");
     // Other requests are served meanwhile, and after.
+    env.emulator.emulator().clear_faults();
     let resp = env.gql("{ __typename }", json!({})).await;
     assert!(resp["errors"].is_null());
 }

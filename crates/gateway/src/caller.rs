@@ -7,12 +7,8 @@
 //! token, a scheme other than Bearer) is an error: it never falls through to another header or to
 //! the configured credential, so a caller is never served as someone else.
 
-use blaxel_transport::{Credentials, Token, X_BLAXEL_WORKSPACE};
+use blaxel_transport::{Credentials, Token, X_BLAXEL_AUTHORIZATION, X_BLAXEL_WORKSPACE};
 use http::{HeaderMap, HeaderName, header::AUTHORIZATION};
-
-/// `X-Blaxel-Authorization`: Blaxel's alternative to `Authorization` (for proxies that own the
-/// standard header).
-pub const X_BLAXEL_AUTHORIZATION: HeaderName = HeaderName::from_static("x-blaxel-authorization");
 
 /// Longest workspace name accepted from a header, bytes (Blaxel names are DNS labels, at most 63).
 pub const MAX_WORKSPACE_BYTES: usize = 128;

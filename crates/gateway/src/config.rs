@@ -232,8 +232,9 @@ impl Config {
     }
 
     /// The upstream client's configuration for `base_url`. The total time one upstream call may
-    /// take, retries included, is the request timeout: a retry that cannot finish within the
-    /// request is not started, so a slow upstream fails its field, not the whole request.
+    /// take, retries included, is nine tenths of the request timeout: a retry that cannot finish
+    /// within it is not started, so a slow upstream fails its field (`UPSTREAM_TIMEOUT`) before
+    /// the whole request times out and loses its healthy fields too.
     pub fn client_config(&self, base_url: &str) -> ClientConfig {
         let backoff = Duration::from_millis(self.retry_backoff_ms);
         ClientConfig {
@@ -247,7 +248,7 @@ impl Config {
                 max_attempts: self.upstream_attempts,
                 initial_backoff: backoff,
                 max_backoff: backoff * 20,
-                total_deadline: Duration::from_millis(self.request_timeout_ms),
+                total_deadline: Duration::from_millis((self.request_timeout_ms * 9 / 10).max(1)),
                 ..RetryPolicy::default()
             },
             retry_budget: RetryBudget {
@@ -290,7 +291,7 @@ mod tests {
         assert_eq!(limits.max_first, 500);
         assert_eq!(limits.per_request_concurrency, 8);
         let client = config.client_config("http://127.0.0.1:1/v0");
-        assert_eq!(client.retry.total_deadline, Duration::from_secs(30));
+        assert_eq!(client.retry.total_deadline, Duration::from_secs(27));
         assert_eq!(client.max_concurrent_requests, 64);
     }
 

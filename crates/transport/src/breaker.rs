@@ -1,4 +1,6 @@
-//! The circuit breaker of one upstream (one [`Client`](crate::Client) and its clones).
+//! The circuit breakers of a [`Client`](crate::Client) and its clones: one per upstream
+//! [`Route`], each route its own failure domain, so that one broken route does not make the
+//! others fail fast.
 //!
 //! Closed: every attempt goes out; it opens when, among the last [`WINDOW`] attempts of the
 //! last [`WINDOW_AGE`] that got a verdict, at least `failure_threshold` failed (connection errors, timeouts, 5xx) and they are
@@ -20,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::Error;
+use crate::{Error, Route};
 
 /// Attempts whose outcome the closed breaker remembers, at most.
 pub const WINDOW: usize = 100;
@@ -64,15 +66,54 @@ impl Default for CircuitBreakerConfig {
     }
 }
 
-/// The state of a client's circuit breaker ([`Client::circuit_state`](crate::Client::circuit_state)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The state of a circuit breaker ([`Client::circuit_states`](crate::Client::circuit_states)).
+///
+/// Ordered by severity (`Closed < HalfOpen < Open`), so the worst of several is their `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CircuitState {
     /// Attempts go out.
     Closed,
-    /// Attempts fail at once with [`Error::CircuitOpen`](crate::Error::CircuitOpen).
-    Open,
     /// Probes go out; their outcome closes or reopens the breaker.
     HalfOpen,
+    /// Attempts fail at once with [`Error::CircuitOpen`](crate::Error::CircuitOpen).
+    Open,
+}
+
+impl CircuitState {
+    /// The label: `closed`, `half_open` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::HalfOpen => "half_open",
+            Self::Open => "open",
+        }
+    }
+}
+
+/// One breaker per [`Route`], indexed by [`Route::index`].
+#[derive(Debug)]
+pub(crate) struct Breakers([Breaker; Route::ALL.len()]);
+
+impl Breakers {
+    pub(crate) fn new(config: &CircuitBreakerConfig) -> Self {
+        Self(Route::ALL.map(|route| Breaker::new(config.clone(), route.template())))
+    }
+
+    pub(crate) fn get(&self, route: Route) -> &Breaker {
+        &self.0[route.index()]
+    }
+
+    pub(crate) fn states(&self) -> Vec<(&'static str, CircuitState)> {
+        self.0.iter().map(|b| (b.domain, b.state())).collect()
+    }
+
+    pub(crate) fn worst(&self) -> CircuitState {
+        self.0
+            .iter()
+            .map(Breaker::state)
+            .max()
+            .unwrap_or(CircuitState::Closed)
+    }
 }
 
 /// What one attempt says about the upstream's health.
@@ -116,6 +157,8 @@ enum State {
 #[derive(Debug)]
 pub(crate) struct Breaker {
     config: CircuitBreakerConfig,
+    /// The route template it guards, for logs.
+    domain: &'static str,
     state: Mutex<State>,
 }
 
@@ -128,9 +171,10 @@ pub(crate) struct Permit<'a> {
 }
 
 impl Breaker {
-    pub(crate) fn new(config: CircuitBreakerConfig) -> Self {
+    pub(crate) fn new(config: CircuitBreakerConfig, domain: &'static str) -> Self {
         Self {
             config,
+            domain,
             state: Mutex::new(State::Closed {
                 recent: VecDeque::with_capacity(WINDOW),
             }),
@@ -169,7 +213,10 @@ impl Breaker {
                 return Err(until - now);
             }
             *state = State::HalfOpen { probes: 0 };
-            tracing::info!("upstream circuit breaker half-open: probing");
+            tracing::info!(
+                route = self.domain,
+                "upstream circuit breaker half-open: probing"
+            );
         }
         match &mut *state {
             State::Closed { .. } => Ok(Permit {
@@ -210,6 +257,7 @@ impl Breaker {
                     && rate >= self.config.failure_rate_percent as usize
                 {
                     tracing::warn!(
+                        route = self.domain,
                         failures,
                         of = recent.len(),
                         open_for_ms = self.config.open_for.as_millis() as u64,
@@ -221,13 +269,19 @@ impl Breaker {
                 }
             }
             (State::HalfOpen { .. }, Outcome::Failed) if probe => {
-                tracing::warn!("upstream circuit breaker probe failed: open again");
+                tracing::warn!(
+                    route = self.domain,
+                    "upstream circuit breaker probe failed: open again"
+                );
                 *state = State::Open {
                     until: now + self.config.open_for,
                 };
             }
             (State::HalfOpen { .. }, Outcome::Healthy | Outcome::Neutral) if probe => {
-                tracing::info!("upstream circuit breaker closed: the upstream answers again");
+                tracing::info!(
+                    route = self.domain,
+                    "upstream circuit breaker closed: the upstream answers again"
+                );
                 *state = State::Closed {
                     recent: VecDeque::with_capacity(WINDOW),
                 };
@@ -265,12 +319,15 @@ mod tests {
     use super::*;
 
     fn breaker(threshold: u32) -> Breaker {
-        Breaker::new(CircuitBreakerConfig {
-            failure_threshold: threshold,
-            failure_rate_percent: 50,
-            open_for: Duration::from_secs(10),
-            half_open_probes: 1,
-        })
+        Breaker::new(
+            CircuitBreakerConfig {
+                failure_threshold: threshold,
+                failure_rate_percent: 50,
+                open_for: Duration::from_secs(10),
+                half_open_probes: 1,
+            },
+            "GET /jobs",
+        )
     }
 
     fn fail(b: &Breaker, now: Instant) {
@@ -364,6 +421,24 @@ mod tests {
         let t1 = t0 + Duration::from_secs(10);
         drop(b.acquire_at(t1).expect("probe"));
         assert!(b.acquire_at(t1).is_ok(), "the slot is free again");
+    }
+
+    #[test]
+    fn one_breaker_per_route_and_the_worst_state() {
+        let breakers = Breakers::new(&CircuitBreakerConfig {
+            failure_threshold: 1,
+            ..CircuitBreakerConfig::default()
+        });
+        assert_eq!(breakers.worst(), CircuitState::Closed);
+        let listing = breakers.get(Route::ListJobs);
+        let permit = listing.acquire().unwrap();
+        permit.record(Outcome::Failed);
+        assert_eq!(breakers.worst(), CircuitState::Open);
+        assert!(breakers.get(Route::GetJobExecution).acquire().is_ok());
+        let states = breakers.states();
+        assert_eq!(states.len(), Route::ALL.len());
+        assert_eq!(states[0], ("GET /jobs", CircuitState::Open));
+        assert!(states[1..].iter().all(|(_, s)| *s == CircuitState::Closed));
     }
 
     #[test]

@@ -94,7 +94,9 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Bound on one call, all attempts and delays included; past it the call fails with
     /// [`Error::Timeout`](crate::Error::Timeout). A retry whose delay would end past it is not
-    /// attempted (the last error is returned). Default 15 s.
+    /// attempted (the last error is returned). Must be above zero. Default 15 s, a value for a
+    /// standalone client: a gateway sets it from its own request timeout (a little below it),
+    /// so that a slow upstream fails one field in time instead of the whole request.
     pub total_deadline: Duration,
     /// Wait the `Retry-After` seconds of a 429 (or a retried 5xx such as 503) instead of the
     /// backoff delay (still bounded by `total_deadline`: a wait that would end past it is not
@@ -168,8 +170,14 @@ impl Default for RetryBudget {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Base URL including the version prefix, e.g. `https://api.blaxel.ai/v0` or an emulator's
-    /// `http://127.0.0.1:PORT/v0`. A trailing slash is tolerated. Default [`DEFAULT_BASE_URL`].
+    /// `http://127.0.0.1:PORT/v0`: `http` or `https`, a path ending in `/v0` (checked by
+    /// [`Client::new`](crate::Client::new), see `allow_any_base_path`). A trailing slash is
+    /// tolerated. Default [`DEFAULT_BASE_URL`].
     pub base_url: String,
+    /// Accept a `base_url` whose path does not end in `/v0` (a proxy that mounts the API
+    /// elsewhere). Default false: such a URL is refused at construction, because every call
+    /// would answer 404 and look like a missing job.
+    pub allow_any_base_path: bool,
     /// Default bearer token, used when a call's [`Credentials`] bring none.
     pub token: Option<Token>,
     /// Default workspace (`X-Blaxel-Workspace`), used when a call's [`Credentials`] bring none.
@@ -177,15 +185,16 @@ pub struct ClientConfig {
     /// Sent as `Blaxel-Version` on every request. Default `2026-04-28` (envelopes and cursors);
     /// older versions get the legacy bare arrays and offsets, which the client also handles.
     pub api_version: ApiVersion,
-    /// Bound on establishing one TCP (and TLS) connection. Default 2 s.
+    /// Bound on establishing one TCP (and TLS) connection; above zero. Default 2 s.
     pub connect_timeout: Duration,
-    /// Bound on one attempt: connect, send, and read the whole answer. Default 10 s.
+    /// Bound on one attempt: connect, send, and read the whole answer; above zero. Default 10 s.
     pub request_timeout: Duration,
-    /// Retry policy, see [`RetryPolicy`].
+    /// Retry policy, see [`RetryPolicy`]; its `total_deadline` bounds a whole call.
     pub retry: RetryPolicy,
     /// Cap on retries across all calls, see [`RetryBudget`].
     pub retry_budget: RetryBudget,
-    /// Circuit breaker of this upstream, see [`CircuitBreakerConfig`].
+    /// Settings of the circuit breakers (one per [`Route`](crate::Route)), see
+    /// [`CircuitBreakerConfig`].
     pub circuit_breaker: CircuitBreakerConfig,
     /// `User-Agent` header. Default `blaxel-transport/<crate version>`.
     pub user_agent: String,
@@ -214,6 +223,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
+            allow_any_base_path: false,
             token: None,
             workspace: None,
             api_version: ApiVersion::default(),

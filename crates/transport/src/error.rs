@@ -4,9 +4,11 @@ use std::{fmt, time::Duration};
 
 use http::StatusCode;
 
+use crate::redact::{quote_upstream, snippet};
+
 /// How many bytes of an upstream body are kept in errors ([`ApiErrorBody::raw`],
-/// [`Error::InvalidPayload`]'s `snippet`): 1 KiB.
-pub const SNIPPET_BYTES: usize = 1024;
+/// [`Error::InvalidPayload`]'s `snippet`): 512, credentials masked.
+pub const SNIPPET_BYTES: usize = 512;
 
 /// The body of an upstream error answer, decoded from either documented shape.
 ///
@@ -23,25 +25,35 @@ pub const SNIPPET_BYTES: usize = 1024;
 pub struct ApiErrorBody {
     /// HTTP status as the body states it (flat `code`, nested `error.status`).
     pub code: Option<i64>,
-    /// Machine-readable kind, e.g. `invalid_cursor` (flat `error`, nested `error.code`).
+    /// Machine-readable kind, e.g. `invalid_cursor` (flat `error`, nested `error.code`); at
+    /// most [`MAX_QUOTE_CHARS`](crate::MAX_QUOTE_CHARS) characters, credentials masked.
     pub error: Option<String>,
-    /// Human-readable message.
+    /// Human-readable message; at most [`MAX_QUOTE_CHARS`](crate::MAX_QUOTE_CHARS) characters (a longer one is cut and
+    /// ends with `…`), credentials masked.
     pub message: Option<String>,
     /// Whether the upstream says a retry may succeed (nested shape only).
     pub retryable: Option<bool>,
-    /// The first [`SNIPPET_BYTES`] of the body, lossy UTF-8.
+    /// The first [`SNIPPET_BYTES`] of the body, lossy UTF-8, credentials masked.
     pub raw: String,
 }
 
 impl ApiErrorBody {
-    /// Decodes an error body; never fails (unknown shapes keep only `raw`).
+    /// Decodes an error body; never fails (unknown shapes keep only `raw`). Texts are cut and
+    /// masked as the fields say.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let raw = snippet(bytes);
+        Self::decode(bytes, None)
+    }
+
+    /// [`ApiErrorBody::from_bytes`], also masking `secret` (the token the request carried)
+    /// wherever the upstream echoes it.
+    pub(crate) fn decode(bytes: &[u8], secret: Option<&str>) -> Self {
+        let raw = snippet(bytes, SNIPPET_BYTES, secret);
+        let quote = |text: Option<String>| text.map(|t| quote_upstream(&t, secret));
         if let Ok(flat) = serde_json::from_slice::<blaxel_models::Error>(bytes) {
             return Self {
                 code: flat.code,
-                error: Some(flat.error),
-                message: flat.message,
+                error: quote(Some(flat.error)),
+                message: quote(flat.message),
                 retryable: None,
                 raw,
             };
@@ -49,8 +61,8 @@ impl ApiErrorBody {
         if let Ok(nested) = serde_json::from_slice::<blaxel_models::PlatformErrorBody>(bytes) {
             return Self {
                 code: nested.error.status,
-                error: nested.error.code,
-                message: nested.error.message,
+                error: quote(nested.error.code),
+                message: quote(nested.error.message),
                 retryable: nested.error.retryable,
                 raw,
             };
@@ -73,16 +85,11 @@ impl fmt::Display for ApiErrorBody {
     }
 }
 
-/// The first [`SNIPPET_BYTES`] of `bytes`, lossy UTF-8.
-pub(crate) fn snippet(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(SNIPPET_BYTES)]).into_owned()
-}
-
 /// Why a call failed.
 ///
 /// | variant | cause | retried (idempotent calls) |
 /// |---|---|---|
-/// | `InvalidRequest` | rejected before sending (limit, `q` length, empty name, bad header) | no |
+/// | `InvalidRequest` | rejected before sending (limit, `q` length, a name or id that is empty, `.`/`..` or holds a control character, bad header) | no |
 /// | `InvalidConfig`, `Build` | [`Client::new`](crate::Client::new) only | - |
 /// | `Connect` | connection refused or reset, DNS, TLS, body cut by the peer | yes |
 /// | `Timeout` | an attempt past `request_timeout`, or the call past `total_deadline` | yes (attempt) |
@@ -119,8 +126,9 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// No answer: connection refused or reset, DNS or TLS failure, or the answer was cut off.
-    #[error("could not reach the upstream")]
+    /// No answer: connection refused or reset, DNS or TLS failure, or the answer was cut off
+    /// ([`Error::connect_cause`] says which).
+    #[error("could not reach the upstream ({})", ConnectCause::of(source).describe())]
     Connect {
         /// The reqwest error.
         #[source]
@@ -186,7 +194,7 @@ pub enum Error {
     InvalidPayload {
         /// The HTTP status (2xx).
         status: StatusCode,
-        /// The first [`SNIPPET_BYTES`] of the body, lossy UTF-8.
+        /// The first [`SNIPPET_BYTES`] of the body, lossy UTF-8, credentials masked.
         snippet: String,
         /// The decode error (line, column, what was expected).
         #[source]
@@ -201,7 +209,7 @@ pub enum Error {
     /// A listing stream received a `nextCursor` it had already followed.
     #[error("upstream returned cursor {cursor:?} twice")]
     CursorLoop {
-        /// The repeated cursor.
+        /// The repeated cursor, cut to [`MAX_QUOTE_CHARS`](crate::MAX_QUOTE_CHARS) characters.
         cursor: String,
     },
 }
@@ -268,6 +276,32 @@ impl Error {
         }
     }
 
+    /// Why no answer came, for [`Error::Connect`] and [`Error::Timeout`] (`None` for the
+    /// others, which either got an answer or sent nothing).
+    pub fn connect_cause(&self) -> Option<ConnectCause> {
+        match self {
+            Self::Connect { source } => Some(ConnectCause::of(source)),
+            Self::Timeout { .. } => Some(ConnectCause::Timeout),
+            _ => None,
+        }
+    }
+
+    /// A short label of what failed, for logs and metrics: the [`ConnectCause`] (`dns`,
+    /// `refused`, ...), `status` for an answer, `circuit_open`, `invalid_request`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } | Self::Timeout { .. } => {
+                self.connect_cause().map_or("connect", ConnectCause::as_str)
+            }
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::InvalidConfig { .. } | Self::Build { .. } => "config",
+            Self::InvalidPayload { .. } => "invalid_payload",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::CursorLoop { .. } => "cursor_loop",
+            _ => "status",
+        }
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidRequest {
             message: message.into(),
@@ -279,8 +313,9 @@ impl Error {
         status: StatusCode,
         retry_after: Option<Duration>,
         bytes: &[u8],
+        secret: Option<&str>,
     ) -> Self {
-        let body = ApiErrorBody::from_bytes(bytes);
+        let body = ApiErrorBody::decode(bytes, secret);
         match status {
             StatusCode::UNAUTHORIZED => Self::Unauthenticated { body },
             StatusCode::FORBIDDEN => Self::Forbidden { body },
@@ -313,9 +348,104 @@ impl Error {
     }
 }
 
+/// Why a request got no answer ([`Error::connect_cause`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectCause {
+    /// The host name did not resolve.
+    Dns,
+    /// Nothing listens at the address (connection refused).
+    Refused,
+    /// The peer closed or reset the connection, before or during the answer.
+    Reset,
+    /// The TLS handshake failed (certificate, protocol, or not TLS at all).
+    Tls,
+    /// Connecting or the attempt ran past its timeout.
+    Timeout,
+    /// Any other I/O or protocol failure.
+    Other,
+}
+
+impl ConnectCause {
+    /// The label: `dns`, `refused`, `reset`, `tls`, `timeout` or `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dns => "dns",
+            Self::Refused => "refused",
+            Self::Reset => "reset",
+            Self::Tls => "tls",
+            Self::Timeout => "timeout",
+            Self::Other => "other",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Dns => "the host name did not resolve",
+            Self::Refused => "connection refused",
+            Self::Reset => "connection closed by the peer",
+            Self::Tls => "tls handshake failed",
+            Self::Timeout => "timed out",
+            Self::Other => "connection failed",
+        }
+    }
+
+    /// Reads the cause from an error's source chain: the `io::Error` kind where there is one,
+    /// a rustls error for TLS, and hyper's messages for DNS and early closes.
+    pub(crate) fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if error.is::<rustls::Error>() {
+                return Self::Tls;
+            }
+            if let Some(io) = error.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind as K;
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<rustls::Error>())
+                {
+                    return Self::Tls;
+                }
+                match io.kind() {
+                    K::ConnectionRefused => return Self::Refused,
+                    K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe
+                    | K::UnexpectedEof => {
+                        return Self::Reset;
+                    }
+                    K::TimedOut => return Self::Timeout,
+                    _ => {}
+                }
+            }
+            // reqwest's own message holds the URL (caller input): only its causes are read.
+            if !error.is::<reqwest::Error>() {
+                let text = error.to_string();
+                if text.contains("dns error") || text.contains("failed to lookup address") {
+                    return Self::Dns;
+                }
+                if text.contains("connection closed before message completed")
+                    || text.contains("connection reset")
+                {
+                    return Self::Reset;
+                }
+            }
+            // `io::Error::source` skips the error it wraps: descend into it instead.
+            next = match error.downcast_ref::<std::io::Error>() {
+                Some(io) => io
+                    .get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static)),
+                None => error.source(),
+            };
+        }
+        Self::Other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MAX_QUOTE_CHARS;
 
     #[test]
     fn flat_body() {
@@ -326,7 +456,7 @@ mod tests {
         assert_eq!(body.error.as_deref(), Some("invalid_cursor"));
         assert_eq!(body.message.as_deref(), Some("bad cursor"));
         assert_eq!(body.retryable, None);
-        let err = Error::from_status(StatusCode::BAD_REQUEST, None, body.raw.as_bytes());
+        let err = Error::from_status(StatusCode::BAD_REQUEST, None, body.raw.as_bytes(), None);
         assert!(matches!(err, Error::CursorInvalid { .. }), "{err:?}");
     }
 
@@ -353,9 +483,65 @@ mod tests {
     }
 
     #[test]
+    fn huge_and_echoing_bodies_are_cut_and_masked() {
+        let huge = format!(
+            r#"{{"code":500,"error":"internal","message":"{}"}}"#,
+            "m".repeat(200_000)
+        );
+        let err = Error::from_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            huge.as_bytes(),
+            None,
+        );
+        let body = err.body().unwrap();
+        assert_eq!(
+            body.message.as_ref().unwrap().chars().count(),
+            MAX_QUOTE_CHARS + 1
+        );
+        assert!(body.raw.len() <= SNIPPET_BYTES);
+        assert!(
+            err.to_string().chars().count() < MAX_QUOTE_CHARS + 100,
+            "{err}"
+        );
+
+        let echo = br#"{"error":"unauthorized","message":"token my-own-secret-42 refused; got Authorization: Bearer my-own-secret-42"}"#;
+        let err = Error::from_status(
+            StatusCode::UNAUTHORIZED,
+            None,
+            echo,
+            Some("my-own-secret-42"),
+        );
+        let printed = format!("{err} {err:?}");
+        assert!(!printed.contains("my-own-secret-42"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
+    }
+
+    #[test]
+    fn connect_causes_from_io_errors() {
+        use std::io::{Error as Io, ErrorKind};
+        let cause = |e: Io| ConnectCause::of(&e);
+        assert_eq!(
+            cause(Io::from(ErrorKind::ConnectionRefused)),
+            ConnectCause::Refused
+        );
+        assert_eq!(
+            cause(Io::from(ErrorKind::ConnectionReset)),
+            ConnectCause::Reset
+        );
+        assert_eq!(cause(Io::other("dns error")), ConnectCause::Dns);
+        assert_eq!(
+            cause(Io::other(rustls::Error::DecryptError)),
+            ConnectCause::Tls
+        );
+        assert_eq!(cause(Io::other("something else")), ConnectCause::Other);
+        assert_eq!(ConnectCause::Tls.as_str(), "tls");
+    }
+
+    #[test]
     fn status_mapping() {
         let map = |code: u16, body: &[u8]| {
-            Error::from_status(StatusCode::from_u16(code).unwrap(), None, body)
+            Error::from_status(StatusCode::from_u16(code).unwrap(), None, body, None)
         };
         assert!(matches!(map(401, b""), Error::Unauthenticated { .. }));
         assert!(matches!(map(403, b""), Error::Forbidden { .. }));

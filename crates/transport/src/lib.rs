@@ -10,18 +10,28 @@
 //!   [`Client::job_executions_stream`], which follows cursors (or legacy offsets) to the end;
 //! - headers: `Authorization: Bearer`, `X-Blaxel-Workspace`, `Blaxel-Version`, `User-Agent`,
 //!   `Accept`, with per-call [`Credentials`] so a gateway forwards each caller's own;
-//! - request checks before anything is sent (limits, `q` length, empty names);
+//! - request checks before anything is sent (limits, the normalised `q`'s length, names and
+//!   ids that must stay one path segment: not empty, not `.`/`..`, no control character;
+//!   everything else is percent-encoded);
 //! - retries of idempotent calls only, with exponential backoff and jitter (the `backon` crate),
 //!   `Retry-After`, and bounds on attempts and total time ([`RetryPolicy`]), under a retry budget
 //!   shared by all calls ([`RetryBudget`]) so that a failing upstream is not hammered;
-//! - a circuit breaker per upstream ([`CircuitBreakerConfig`]): after repeated failures, calls
-//!   fail at once with [`Error::CircuitOpen`] until a probe gets an answer;
-//! - one [`Error`] enum separating transport failure, timeout, 401/403/404, rejected cursors,
-//!   429, other statuses with the decoded upstream body, and undecodable payloads;
-//! - a bound on concurrent upstream requests, and one shared connection pool.
+//! - a circuit breaker per upstream route ([`Route`], [`CircuitBreakerConfig`]): after repeated
+//!   failures of a route, its calls fail at once with [`Error::CircuitOpen`] until a probe gets
+//!   an answer, while the other routes go on; [`Client::probe`] checks readiness without being
+//!   counted by them;
+//! - one [`Error`] enum separating transport failure (with its [`ConnectCause`]), timeout,
+//!   401/403/404, rejected cursors, 429, other statuses with the decoded upstream body, and
+//!   undecodable payloads; upstream text kept in an error is cut to a few hundred characters
+//!   with anything that looks like a credential masked;
+//! - the upstream's rules in one home: [`normalise_query`], the limits ([`MAX_QUERY_CHARS`],
+//!   ...), the header names ([`headers`]);
+//! - a bound on concurrent upstream requests, and one shared connection pool;
+//! - counters for metrics ([`Client::upstream_stats`], [`Client::circuit_states`]).
 //!
 //! Tokens are secret: [`Token`]'s `Debug` prints `Token(***)`, the header is marked sensitive,
-//! and no error message or log line contains one.
+//! and no error message or log line contains one (not even one the upstream echoes back).
+//! Upstream failures are logged at warn with their route template and cause.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), blaxel_transport::Error> {
@@ -44,14 +54,24 @@ mod breaker;
 mod client;
 mod config;
 mod error;
+mod exec;
+pub mod headers;
+mod redact;
 mod request;
+mod route;
+mod stats;
+mod stream;
 
 pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
 pub use breaker::{CircuitBreakerConfig, CircuitState, WINDOW as BREAKER_WINDOW};
-pub use client::{BLAXEL_VERSION, Client, X_BLAXEL_WORKSPACE};
+pub use client::Client;
 pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token};
-pub use error::{ApiErrorBody, Error, SNIPPET_BYTES};
+pub use error::{ApiErrorBody, ConnectCause, Error, SNIPPET_BYTES};
+pub use headers::{BLAXEL_VERSION, X_BLAXEL_AUTHORIZATION, X_BLAXEL_WORKSPACE};
+pub use redact::MAX_QUOTE_CHARS;
 pub use request::{
     DEFAULT_EXECUTIONS_LIMIT, ListExecutionsRequest, ListJobsRequest, ListTasksRequest,
-    MAX_EXECUTIONS_LIMIT, MAX_QUERY_CHARS, MAX_SHARED_LIMIT,
+    MAX_EXECUTIONS_LIMIT, MAX_QUERY_CHARS, MAX_SHARED_LIMIT, normalise_query,
 };
+pub use route::Route;
+pub use stats::UpstreamStats;

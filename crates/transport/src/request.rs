@@ -1,4 +1,5 @@
-//! Typed query parameters of the listing endpoints, checked before anything is sent.
+//! Typed query parameters of the listing endpoints, checked before anything is sent, and the
+//! upstream's rules for them (limits, query normalisation), in one home for every caller.
 
 use blaxel_models::{PaginationAnchor, PaginationSort, Status};
 
@@ -27,8 +28,8 @@ pub struct ListExecutionsRequest {
     pub cursor: Option<String>,
     /// Order; upstream default `createdAt:desc`. `name:*` orders executions by `metadata.id`.
     pub sort: Option<PaginationSort>,
-    /// Substring search, at most 200 characters (checked); trimmed and lowercased upstream,
-    /// ignored under 2 characters.
+    /// Substring search; sent normalised ([`normalise_query`]: trimmed, lowercased, omitted
+    /// under 2 characters), at most 200 characters in that form (checked).
     pub q: Option<String>,
     /// Legacy offset (items to skip), honoured only before `Blaxel-Version` 2026-04-28.
     pub offset: Option<u64>,
@@ -43,7 +44,8 @@ pub struct ListJobsRequest {
     pub cursor: Option<String>,
     /// Order; upstream default `createdAt:desc`.
     pub sort: Option<PaginationSort>,
-    /// Substring search over name, display name and labels, at most 200 characters (checked).
+    /// Substring search over name, display name and labels; sent normalised
+    /// ([`normalise_query`]), at most 200 characters in that form (checked).
     pub q: Option<String>,
     /// `end` starts from the tail page (only with `createdAt` sorts).
     pub anchor: Option<PaginationAnchor>,
@@ -60,8 +62,25 @@ pub struct ListTasksRequest {
     pub cursor: Option<String>,
     /// Order; `name:*` orders by task name.
     pub sort: Option<PaginationSort>,
-    /// Substring search, at most 200 characters (checked).
+    /// Substring search; sent normalised ([`normalise_query`]), at most 200 characters in that
+    /// form (checked).
     pub q: Option<String>,
+}
+
+/// Normalises a search query as the upstream does: trimmed and lowercased; under 2 characters
+/// (after trimming) it is no filter, the empty string.
+///
+/// The transport sends `q` in this form and checks [`MAX_QUERY_CHARS`] on it: lowercasing can
+/// lengthen a string (`İ` becomes two characters), and the upstream counts what it receives.
+/// Callers binding cursors or cache keys to a query use it too, so that queries the upstream
+/// treats alike are alike.
+pub fn normalise_query(q: Option<&str>) -> String {
+    let q = q.unwrap_or("").trim();
+    if q.chars().count() < 2 {
+        String::new()
+    } else {
+        q.to_lowercase()
+    }
 }
 
 pub(crate) type Query = Vec<(&'static str, String)>;
@@ -75,12 +94,18 @@ fn check_limit(limit: Option<u32>, max: u32) -> Result<(), Error> {
     }
 }
 
-fn check_q(q: Option<&str>) -> Result<(), Error> {
-    match q.map(|q| q.chars().count()) {
-        Some(len) if len > MAX_QUERY_CHARS => Err(Error::invalid(format!(
-            "q must be at most {MAX_QUERY_CHARS} characters, got {len}"
+/// The normalised `q` to send (`None` when it filters nothing).
+///
+/// # Errors
+/// [`Error::InvalidRequest`] when it is over [`MAX_QUERY_CHARS`] once normalised.
+fn check_q(q: Option<&str>) -> Result<Option<String>, Error> {
+    let q = normalise_query(q);
+    match q.chars().count() {
+        0 => Ok(None),
+        len if len > MAX_QUERY_CHARS => Err(Error::invalid(format!(
+            "q must be at most {MAX_QUERY_CHARS} characters once trimmed and lowercased, got {len}"
         ))),
-        _ => Ok(()),
+        _ => Ok(Some(q)),
     }
 }
 
@@ -89,7 +114,7 @@ fn common(
     limit: Option<u32>,
     cursor: Option<&str>,
     sort: Option<PaginationSort>,
-    q: Option<&str>,
+    q: Option<String>,
 ) {
     if let Some(limit) = limit {
         query.push(("limit", limit.to_string()));
@@ -101,7 +126,7 @@ fn common(
         query.push(("sort", sort.to_string()));
     }
     if let Some(q) = q {
-        query.push(("q", q.to_owned()));
+        query.push(("q", q));
     }
 }
 
@@ -109,18 +134,13 @@ impl ListExecutionsRequest {
     /// Checks the bounds and renders the query string pairs.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for a `limit` outside 1..=100 or a `q` over 200 characters.
+    /// [`Error::InvalidRequest`] for a `limit` outside 1..=100 or a normalised `q` over 200
+    /// characters.
     pub(crate) fn to_query(&self) -> Result<Query, Error> {
         check_limit(self.limit, MAX_EXECUTIONS_LIMIT)?;
-        check_q(self.q.as_deref())?;
+        let q = check_q(self.q.as_deref())?;
         let mut query = Query::new();
-        common(
-            &mut query,
-            self.limit,
-            self.cursor.as_deref(),
-            self.sort,
-            self.q.as_deref(),
-        );
+        common(&mut query, self.limit, self.cursor.as_deref(), self.sort, q);
         if let Some(offset) = self.offset {
             query.push(("offset", offset.to_string()));
         }
@@ -132,18 +152,13 @@ impl ListJobsRequest {
     /// Checks the bounds and renders the query string pairs.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for a `limit` outside 1..=200 or a `q` over 200 characters.
+    /// [`Error::InvalidRequest`] for a `limit` outside 1..=200 or a normalised `q` over 200
+    /// characters.
     pub(crate) fn to_query(&self) -> Result<Query, Error> {
         check_limit(self.limit, MAX_SHARED_LIMIT)?;
-        check_q(self.q.as_deref())?;
+        let q = check_q(self.q.as_deref())?;
         let mut query = Query::new();
-        common(
-            &mut query,
-            self.limit,
-            self.cursor.as_deref(),
-            self.sort,
-            self.q.as_deref(),
-        );
+        common(&mut query, self.limit, self.cursor.as_deref(), self.sort, q);
         if let Some(anchor) = self.anchor {
             query.push(("anchor", anchor.to_string()));
         }
@@ -159,18 +174,13 @@ impl ListTasksRequest {
     /// Checks the bounds and renders the query string pairs.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for a `limit` outside 1..=200 or a `q` over 200 characters.
+    /// [`Error::InvalidRequest`] for a `limit` outside 1..=200 or a normalised `q` over 200
+    /// characters.
     pub(crate) fn to_query(&self) -> Result<Query, Error> {
         check_limit(self.limit, MAX_SHARED_LIMIT)?;
-        check_q(self.q.as_deref())?;
+        let q = check_q(self.q.as_deref())?;
         let mut query = Query::new();
-        common(
-            &mut query,
-            self.limit,
-            self.cursor.as_deref(),
-            self.sort,
-            self.q.as_deref(),
-        );
+        common(&mut query, self.limit, self.cursor.as_deref(), self.sort, q);
         Ok(query)
     }
 }
@@ -200,6 +210,35 @@ mod tests {
             ..Default::default()
         };
         assert!(req.to_query().is_err());
+        // Checked once normalised: surrounding blanks do not count, lowercasing growth does.
+        let req = ListExecutionsRequest {
+            q: Some(format!("  {}  ", "X".repeat(200))),
+            ..Default::default()
+        };
+        assert_eq!(req.to_query().unwrap(), vec![("q", "x".repeat(200))]);
+        let grows = "İ".repeat(150);
+        assert_eq!(grows.chars().count(), 150);
+        assert_eq!(normalise_query(Some(&grows)).chars().count(), 300);
+        let req = ListExecutionsRequest {
+            q: Some(grows),
+            ..Default::default()
+        };
+        let err = req.to_query().unwrap_err();
+        assert!(err.to_string().contains("got 300"), "{err}");
+        // Under 2 characters: no filter, nothing sent.
+        let req = ListExecutionsRequest {
+            q: Some(" a ".into()),
+            ..Default::default()
+        };
+        assert!(req.to_query().unwrap().is_empty());
+    }
+
+    #[test]
+    fn normalises_queries_like_the_upstream() {
+        assert_eq!(normalise_query(None), "");
+        assert_eq!(normalise_query(Some(" a ")), "");
+        assert_eq!(normalise_query(Some("  ExEc-AB ")), "exec-ab");
+        assert_eq!(normalise_query(Some("é")), "");
     }
 
     #[test]
@@ -208,7 +247,7 @@ mod tests {
             limit: Some(5),
             cursor: Some("abc".into()),
             sort: Some(PaginationSort::NameAsc),
-            q: Some("exec".into()),
+            q: Some(" Exec ".into()),
             offset: Some(10),
         };
         assert_eq!(

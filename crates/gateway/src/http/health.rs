@@ -1,4 +1,11 @@
-//! `GET /readyz` (the upstream answers) and `GET /metrics` (Prometheus text).
+//! `GET /readyz` (a real request can be served) and `GET /metrics` (Prometheus text).
+//!
+//! Readiness asks the upstream at most once per [`READY_TTL`] whatever the number of probes
+//! (one probe in flight; the others read its answer), without credentials of any caller, and
+//! outside the circuit breakers and retry budget that guard tenant traffic: an unauthenticated
+//! `/readyz` flood costs the upstream one call a second and cannot open a tenant's breaker.
+
+use std::time::{Duration, Instant};
 
 use axum::{
     extract::State,
@@ -10,15 +17,37 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::AppState;
 
-/// Ready when the upstream answers.
+/// How long a readiness answer is reused.
+pub const READY_TTL: Duration = Duration::from_secs(1);
+
+/// The last readiness answer: when it was taken, and why not ready.
+pub type Readiness = tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>;
+
+/// Ready when a real request can be served: with a configured token, a listing through it
+/// answers and decodes (`Client::probe`); without one (every caller brings its own), the
+/// upstream answers at all. 503 names the reason.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.client().health(&Credentials::default()).await {
+    let answer = {
+        let mut last = state.inner.readiness.lock().await;
+        match &*last {
+            Some((at, answer)) if at.elapsed() < READY_TTL => answer.clone(),
+            _ => {
+                let client = state.client();
+                let none = Credentials::default();
+                let result = if client.config().token.is_some() {
+                    client.probe(&none).await
+                } else {
+                    client.health(&none).await
+                };
+                let answer = result.map_err(|e| format!("upstream not ready ({}): {e}", e.kind()));
+                *last = Some((Instant::now(), answer.clone()));
+                answer
+            }
+        }
+    };
+    match answer {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("upstream not ready: {e}"),
-        )
-            .into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
     }
 }
 

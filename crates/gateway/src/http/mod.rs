@@ -35,6 +35,8 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     /// Parsed query documents by text, shared by every caller (syntax only).
     documents: DocumentCache,
+    /// The last readiness answer (see [`health::readyz`]).
+    readiness: health::Readiness,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
                 limits,
                 metrics,
                 documents: DocumentCache::default(),
+                readiness: health::Readiness::default(),
             }),
         }
     }

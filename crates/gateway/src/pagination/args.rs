@@ -1,7 +1,7 @@
 //! Forward-pagination arguments, validated once for every face: GraphQL's `first`/`after`/`query`
 //! and gRPC's `page_size`/`page_token`/`query` become one [`PageArgs`].
 
-use blaxel_transport::MAX_QUERY_CHARS;
+use blaxel_transport::{MAX_QUERY_CHARS, normalise_query};
 
 /// Items of a page when the caller does not say (GraphQL `first`, gRPC `page_size` 0).
 pub const DEFAULT_FIRST: u32 = 20;
@@ -13,7 +13,7 @@ pub struct PageArgs {
     pub first: u32,
     /// The cursor to resume after (not yet decoded: its binding is checked by [`super::paginate`]).
     pub after: Option<String>,
-    /// The search query, normalised as the upstream does (see [`normalise_query`]); empty = none.
+    /// The search query, normalised as the upstream does (the transport's `normalise_query`); empty = none.
     pub query: String,
 }
 
@@ -81,28 +81,9 @@ impl PageArgs {
     }
 }
 
-/// Normalises a search query as the upstream does: trimmed and lowercased; under 2 characters
-/// it is no filter (empty).
-pub fn normalise_query(q: Option<&str>) -> String {
-    let q = q.unwrap_or("").trim();
-    if q.chars().count() < 2 {
-        String::new()
-    } else {
-        q.to_lowercase()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalises_queries_like_the_upstream() {
-        assert_eq!(normalise_query(None), "");
-        assert_eq!(normalise_query(Some(" a ")), "");
-        assert_eq!(normalise_query(Some("  ExEc-AB ")), "exec-ab");
-        assert_eq!(normalise_query(Some("é")), "");
-    }
 
     #[test]
     fn validates_first_and_the_normalised_query() {

@@ -62,7 +62,7 @@ pub struct Binding<'a> {
     pub job: &'a str,
     /// Upstream sort wire form, e.g. `createdAt:desc`.
     pub sort: &'a str,
-    /// Normalised search query (see [`super::args::normalise_query`]).
+    /// Normalised search query (the transport's `normalise_query`).
     pub query: &'a str,
     /// Workspace the caller named (header or configured default); empty when none.
     pub workspace: &'a str,

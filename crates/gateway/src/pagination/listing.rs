@@ -3,10 +3,10 @@
 
 use std::{future::Future, sync::Arc};
 
-use blaxel_models::{Job, JobExecution, Page, PaginationSort};
+use blaxel_models::{Job, JobExecution, JobExecutionTask, Page, PaginationSort};
 use blaxel_transport::{
-    Error as UpstreamError, ListExecutionsRequest, ListJobsRequest, MAX_EXECUTIONS_LIMIT,
-    MAX_SHARED_LIMIT,
+    Error as UpstreamError, ListExecutionsRequest, ListJobsRequest, ListTasksRequest,
+    MAX_EXECUTIONS_LIMIT, MAX_SHARED_LIMIT,
 };
 
 use super::{
@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     caller::Caller,
-    loader::{ExecutionsPage, RequestLoader},
+    loader::{ExecutionsPage, RequestLoader, TasksPage},
 };
 
 /// A listing the gateway pages: what its cursors are bound to and how one upstream page loads.
@@ -202,6 +202,66 @@ impl Listing for Jobs {
                 sort: Some(sort),
                 q: (!query.is_empty()).then(|| query.to_owned()),
                 ..ListJobsRequest::default()
+            })
+            .await
+    }
+}
+
+/// An execution's tasks: `GET /jobs/{job}/executions/{id}/tasks` (cursors bound to the job and
+/// the execution).
+pub struct JobExecutionTasks<'a> {
+    /// The job's name.
+    pub job: &'a str,
+    /// The execution's id.
+    pub execution: &'a str,
+    /// `job/execution`: the cursors' scope.
+    scope: String,
+}
+
+impl<'a> JobExecutionTasks<'a> {
+    /// The tasks of `execution` of `job`.
+    pub fn new(job: &'a str, execution: &'a str) -> Self {
+        Self {
+            job,
+            execution,
+            scope: format!("{job}/{execution}"),
+        }
+    }
+}
+
+impl Listing for JobExecutionTasks<'_> {
+    type Item = JobExecutionTask;
+    const NAME: &'static str = "tasks";
+    const MAX_PAGE: u32 = MAX_SHARED_LIMIT;
+
+    fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    fn id(item: &JobExecutionTask) -> &str {
+        item.metadata
+            .as_ref()
+            .and_then(|m| m.name.as_deref())
+            .unwrap_or("")
+    }
+
+    async fn load(
+        &self,
+        loader: &RequestLoader,
+        page: PageRequest,
+        sort: PaginationSort,
+        query: &str,
+    ) -> Result<Arc<Page<JobExecutionTask>>, Arc<UpstreamError>> {
+        loader
+            .tasks_page(TasksPage {
+                job: self.job.to_owned(),
+                execution: self.execution.to_owned(),
+                request: ListTasksRequest {
+                    limit: Some(page.limit),
+                    cursor: page.cursor,
+                    sort: Some(sort),
+                    q: (!query.is_empty()).then(|| query.to_owned()),
+                },
             })
             .await
     }

@@ -19,7 +19,9 @@ use blaxel_models::ApiVersion;
 
 pub use args::{ArgsError, DEFAULT_FIRST, PageArgs};
 pub use cursor::{Binding, CursorError, Position};
-pub use listing::{JobExecutions, Jobs, Listing, PaginateError, Paginated, paginate};
+pub use listing::{
+    JobExecutionTasks, JobExecutions, Jobs, Listing, PaginateError, Paginated, paginate,
+};
 pub use slice::{PageRequest, Slice, SliceEdge, SliceError, fetch_slice};
 
 /// Which listing contract the upstream speaks, decided once at startup from the configured
