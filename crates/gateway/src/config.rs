@@ -139,6 +139,28 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(64..=16 * 1024 * 1024))]
     pub max_document_bytes: u64,
 
+    /// Most fields of an operation once fragments are expanded (1 to 1000000).
+    #[arg(long, env = "GATEWAY_MAX_FIELDS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_fields: u64,
+
+    /// Most upstream calls one request may cause (a batch: all its operations together),
+    /// priced before any call and counted as they happen (1 to 100000).
+    #[arg(long, env = "GATEWAY_MAX_UPSTREAM_CALLS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_upstream_calls: u64,
+
+    /// Largest response, bytes: estimated before execution, measured after (1024 to
+    /// 1073741824).
+    #[arg(long, env = "GATEWAY_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub max_response_bytes: u64,
+
+    /// Most operations in one batched request (1 to 1000).
+    #[arg(long, env = "GATEWAY_MAX_BATCH", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub max_batch: u64,
+
     /// Largest request body, bytes (64 to 67108864).
     #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
           value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
@@ -226,6 +248,10 @@ impl Config {
             max_aliases: to_usize(self.max_aliases),
             max_document_bytes: to_usize(self.max_document_bytes),
             max_body_bytes: to_usize(self.max_body_bytes),
+            max_fields: self.max_fields,
+            max_upstream_calls: self.max_upstream_calls,
+            max_response_bytes: self.max_response_bytes,
+            max_batch: to_usize(self.max_batch),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             per_request_concurrency: to_usize(self.per_request_concurrency),
         }

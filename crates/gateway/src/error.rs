@@ -206,7 +206,7 @@ impl Error {
             PaginateError::LegacyUnsupported => Self::bad_input(
                 "`sort` and `query` need Blaxel-Version 2026-04-28 or later; this gateway is configured for the legacy API, which lists newest first without search",
             ),
-            PaginateError::Upstream(e) => Self::upstream(&e),
+            PaginateError::Load(e) => (*e).clone(),
             PaginateError::NoProgress => Self::new(
                 Code::UpstreamError,
                 "the Blaxel API repeated a page cursor; the listing cannot advance",

@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLBatchRequest;
 use axum::{
     extract::{FromRequest as _, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
-use super::{AppState, error_response};
-use crate::{caller::Caller, loader::RequestLoader};
+use super::{AppState, error_response, respond::respond};
+use crate::{caller::Caller, error::Error, loader::RequestLoader};
 
 /// Executes a batch for the caller of `headers`, with a fresh set of DataLoaders.
 async fn execute(
@@ -20,6 +20,20 @@ async fn execute(
     headers: &HeaderMap,
     batch: async_graphql::BatchRequest,
 ) -> Response {
+    let limits = state.limits();
+    if let async_graphql::BatchRequest::Batch(requests) = &batch
+        && requests.len() > limits.max_batch
+    {
+        let (n, max) = (requests.len(), limits.max_batch);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            Error::too_complex(
+                "maxBatch",
+                max as u64,
+                format!("the batch has {n} operations, over the limit of {max} (maxBatch)"),
+            ),
+        );
+    }
     let client = state.client();
     let caller = match Caller::from_headers(headers, client.config().workspace.as_deref()) {
         Ok(caller) => caller,
@@ -28,7 +42,8 @@ async fn execute(
     let loader = RequestLoader::new(
         client.clone(),
         caller.credentials.clone(),
-        state.limits().per_request_concurrency,
+        limits.per_request_concurrency,
+        limits.max_upstream_calls,
     );
     let batch = state
         .inner
@@ -43,7 +58,7 @@ async fn execute(
         .increment(1);
     metrics::histogram!("gateway_graphql_request_duration_seconds")
         .record(started.elapsed().as_secs_f64());
-    GraphQLResponse::from(response).into_response()
+    respond(response, limits.max_response_bytes)
 }
 
 /// `POST /graphql`: one operation or a batch.

@@ -8,6 +8,7 @@
 pub mod graphql;
 pub mod guard;
 pub mod health;
+pub mod respond;
 
 use std::sync::Arc;
 
