@@ -75,6 +75,8 @@ pub enum PaginateError {
     Load(Arc<Error>),
     /// The upstream repeated a page cursor.
     NoProgress,
+    /// A mid-page cursor's item is gone or moved too far (see [`super::slice::MAX_ANCHOR_PAGES`]).
+    AnchorLost,
 }
 
 /// Checks the `after` cursor against the listing's binding before any upstream call, then serves
@@ -128,6 +130,7 @@ pub async fn paginate<L: Listing>(
     .map_err(|e| match e {
         SliceError::Fetch(e) => PaginateError::Load(e),
         SliceError::NoProgress { .. } => PaginateError::NoProgress,
+        SliceError::AnchorLost => PaginateError::AnchorLost,
     })?;
     Ok(Paginated { slice, fingerprint })
 }
