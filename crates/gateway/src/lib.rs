@@ -9,6 +9,7 @@
 pub mod cursor;
 pub mod doc_cache;
 pub mod error;
+pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod pagination;

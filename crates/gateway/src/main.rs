@@ -132,6 +132,28 @@ struct Args {
     #[arg(long, env = "GATEWAY_EMULATOR_EXECUTIONS", default_value_t = 200)]
     emulator_executions: usize,
 
+    /// Origins allowed to call the gateway from a browser (CORS): a comma-separated list of
+    /// scheme://host[:port], or `*` for any. Unset: no CORS headers, so browsers allow only
+    /// same-origin pages.
+    #[arg(long, env = "GATEWAY_CORS_ALLOW_ORIGIN")]
+    cors_allow_origin: Option<String>,
+
+    /// Serve GraphiQL (embedded, no external URL) at GET /graphql to browsers.
+    #[arg(long, env = "GATEWAY_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    graphiql: bool,
+
+    /// Answer introspection queries (__schema, __type); turn off for locked-down deployments.
+    #[arg(long, env = "GATEWAY_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    introspection: bool,
+
+    /// Automatic Persisted Queries: most documents kept (least recently used evicted).
+    #[arg(long, env = "GATEWAY_APQ_MAX_ENTRIES", default_value_t = 1024)]
+    apq_max_entries: usize,
+
+    /// Automatic Persisted Queries: most bytes of query text kept in total.
+    #[arg(long, env = "GATEWAY_APQ_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    apq_max_bytes: usize,
+
     /// Worker threads of the runtime (0 = one per core).
     #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 0)]
     worker_threads: usize,
@@ -153,8 +175,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let cors_allow_origin = args
+        .cors_allow_origin
+        .as_deref()
+        .map(blaxel_gateway::http::AllowedOrigins::parse)
+        .transpose()?;
     let mut token = args.token.clone();
     let mut workspace = args.workspace.clone();
+    let mut graphiql_headers = None;
     let (base_url, emulator) = match &args.upstream {
         Some(url) => (url.clone(), None),
         None => {
@@ -175,6 +203,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 upstream = %handle.base_url(),
                 workspace = %demo_workspace,
                 "no --upstream given: serving over an embedded Blaxel emulator with demo data (its demo token is used for callers that send none)"
+            );
+            // GraphiQL shows the demo credentials, so a first visit runs its query as is.
+            graphiql_headers = Some(
+                serde_json::json!({
+                    "Authorization": format!("Bearer {demo_token}"),
+                    "X-Blaxel-Workspace": demo_workspace,
+                })
+                .to_string(),
             );
             token.get_or_insert(demo_token);
             workspace.get_or_insert(demo_workspace);
@@ -217,7 +253,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         per_request_concurrency: args.per_request_concurrency.max(1),
     };
-    let state = AppState::new(client, limits, blaxel_gateway::metrics_handle());
+    let state = AppState::new(client, limits, blaxel_gateway::metrics_handle()).with_frontend(
+        blaxel_gateway::http::FrontendConfig {
+            cors_allow_origin,
+            graphiql: args.graphiql,
+            graphiql_config: blaxel_gateway::http::GraphiqlConfig {
+                default_headers: graphiql_headers,
+            },
+            introspection: args.introspection,
+            apq: blaxel_gateway::http::ApqLimits {
+                max_entries: args.apq_max_entries,
+                max_bytes: args.apq_max_bytes,
+            },
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("bind {}", args.listen))?;

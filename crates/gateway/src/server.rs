@@ -6,15 +6,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
     Json, Router,
     body::Body,
     extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::{self, Next},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use blaxel_transport::{Client, Credentials, Token};
@@ -69,6 +67,7 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    frontend: Arc<crate::http::Frontend>,
 }
 
 struct Inner {
@@ -102,7 +101,20 @@ impl AppState {
                 metrics,
                 documents: DocumentCache::default(),
             }),
+            frontend: Arc::default(),
         }
+    }
+
+    /// This state with the browser-facing settings `config` (CORS, GraphiQL, introspection,
+    /// persisted queries); [`AppState::new`] uses the defaults.
+    pub fn with_frontend(mut self, config: crate::http::FrontendConfig) -> Self {
+        self.frontend = Arc::new(crate::http::Frontend::new(config));
+        self
+    }
+
+    /// The browser-facing settings and the persisted-query store.
+    pub fn frontend(&self) -> &crate::http::Frontend {
+        &self.frontend
     }
 
     /// The GraphQL schema.
@@ -114,14 +126,18 @@ impl AppState {
 /// The gateway's router. Tests call it directly; the binary serves it.
 pub fn app(state: AppState) -> Router {
     let limits = state.inner.limits;
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+    let frontend = state.frontend.config.clone();
+    let router = Router::new()
+        .route(
+            "/graphql",
+            get(crate::http::graphql::get).post(crate::http::graphql::post),
+        )
         .route("/schema.graphql", get(sdl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(limits, request_limits))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(limits, request_limits));
+    crate::http::wrap(router, &frontend).with_state(state)
 }
 
 /// A whole-request error as a GraphQL response: `{"errors": [{"message", "extensions": {"code",
@@ -239,11 +255,12 @@ fn request_context(state: &AppState, headers: &HeaderMap) -> RequestContext {
     }
 }
 
-async fn execute(
+/// Runs `batch` with the caller's credentials from `headers` (the HTTP face is `crate::http`).
+pub(crate) async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     batch: async_graphql::BatchRequest,
-) -> GraphQLResponse {
+) -> async_graphql::BatchResponse {
     let rc = request_context(state, headers);
     let loader = UpstreamLoader::new(
         state.inner.client.clone(),
@@ -265,40 +282,7 @@ async fn execute(
         .increment(1);
     metrics::histogram!("gateway_graphql_request_duration_seconds")
         .record(started.elapsed().as_secs_f64());
-    response.into()
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: GraphQLBatchRequest,
-) -> GraphQLResponse {
-    execute(&state, &headers, req.into_inner()).await
-}
-
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: axum::extract::Request,
-) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if wants_html && req.uri().query().is_none_or(|q| !q.contains("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
-    }
-    use axum::extract::FromRequest as _;
-    match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
-        req, &state,
-    )
-    .await
-    {
-        Ok(batch) => execute(&state, &headers, batch.into_inner())
-            .await
-            .into_response(),
-        Err(rejection) => rejection.into_response(),
-    }
+    response
 }
 
 async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
