@@ -37,6 +37,8 @@ pub struct GatewayOptions {
     pub circuit_breaker: CircuitBreakerConfig,
     /// Upstream requests in flight at once, across callers.
     pub max_concurrent_upstream: usize,
+    /// Browser-facing settings (CORS, GraphiQL, introspection, persisted queries).
+    pub frontend: blaxel_gateway::http::FrontendConfig,
 }
 
 impl Default for GatewayOptions {
@@ -51,6 +53,7 @@ impl Default for GatewayOptions {
             retry_budget: RetryBudget::default(),
             circuit_breaker: CircuitBreakerConfig::default(),
             max_concurrent_upstream: 64,
+            frontend: Default::default(),
         }
     }
 }
@@ -94,7 +97,7 @@ pub async fn gateway(upstream: &str, options: GatewayOptions) -> Gateway {
         ..ClientConfig::default()
     })
     .expect("client");
-    let state = AppState::new(client, options.limits, None);
+    let state = AppState::new(client, options.limits, None).with_frontend(options.frontend);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();

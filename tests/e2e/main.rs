@@ -4,6 +4,7 @@ mod bad_input;
 mod batching;
 mod errors;
 mod faults;
+mod frontend;
 mod harness;
 mod limits;
 mod paging;

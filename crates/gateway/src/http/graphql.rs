@@ -16,7 +16,9 @@
 
 use async_graphql::{
     BatchRequest, ErrorExtensionValues, Pos, Request, ServerError, Variables,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
 };
 use axum::{
     body::Bytes,
@@ -357,17 +359,36 @@ fn prepare(
     if let Some(variables) = p.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
-    if !frontend.config.introspection {
+    let introspection = frontend.config.introspection;
+    if !introspection {
+        // async-graphql then resolves `__schema` to null without a word; the check below
+        // refuses such a document with an error instead. This stays as the backstop.
         request = request.disable_introspection();
     }
     // Only a query may run on GET, or without a CORS preflight: find the operation's type
     // before anything runs. The parsed document is handed on, so it is not parsed again.
     // A document that does not parse runs nothing: execution reports its error, through the
     // operation limits like any other.
-    if (method == Method::GET || !preflighted)
+    let typed = method == Method::GET || !preflighted;
+    if (typed || !introspection)
         && let Ok(doc) = async_graphql::parser::parse_query(&query)
     {
-        if let Some(ty) = operation_type(&doc, request.operation_name.as_deref())
+        if !introspection
+            && doc
+                .operations
+                .iter()
+                .any(|(_, op)| selects_introspection(&doc, &op.node.selection_set.node, 0))
+        {
+            return Ok(Prepared::Answered(error_response(
+                "introspection is disabled on this gateway (--introspection false): \
+                 __schema and __type cannot be queried"
+                    .to_owned(),
+                None,
+                BAD_USER_INPUT,
+            )));
+        }
+        if typed
+            && let Some(ty) = operation_type(&doc, request.operation_name.as_deref())
             && ty != OperationType::Query
         {
             let what = match ty {
@@ -402,6 +423,24 @@ fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operat
         }
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// True when a root selection set asks for `__schema` or `__type`, directly or through
+/// fragments (followed 16 deep: cycles are invalid anyway, and validation reports them).
+fn selects_introspection(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+        Selection::InlineFragment(fragment) => {
+            selects_introspection(doc, &fragment.node.selection_set.node, depth + 1)
+        }
+        Selection::FragmentSpread(spread) => doc
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_some_and(|f| selects_introspection(doc, &f.node.selection_set.node, depth + 1)),
+    })
 }
 
 /// True when the operation failed before execution (syntax, validation, variables, limits):

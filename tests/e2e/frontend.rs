@@ -1,0 +1,643 @@
+//! The browser-facing HTTP face: GraphQL over HTTP negotiation and status codes, readable
+//! request errors, CSRF refusals, CORS, Automatic Persisted Queries, compression and cache
+//! headers, embedded GraphiQL and the introspection switch. The node-driven checks (the
+//! graphql-http audit, headless Chromium) are in `browser`.
+
+use std::io::Read as _;
+
+use blaxel_gateway::http::{AllowedOrigins, ApqLimits, FrontendConfig};
+use reqwest::{Response, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::*;
+
+const QUERY: &str = r#"{ jobExecutions(jobName: "data-processing-job", first: 2) { totalCount edges { node { metadata { id } } } } }"#;
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+async fn env_with(frontend: FrontendConfig) -> Env {
+    Env::with(
+        emulator_config(30),
+        GatewayOptions {
+            frontend,
+            ..GatewayOptions::default()
+        },
+    )
+    .await
+}
+
+fn content_type(resp: &Response) -> String {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// POSTs `body` as is, with `headers`; returns status, content type and the JSON body.
+async fn raw_post(env: &Env, body: &str, headers: &[(&str, &str)]) -> (u16, String, Value) {
+    let mut req = env.http.post(&env.gateway.url).body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let ty = content_type(&resp);
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, ty, json)
+}
+
+fn message(body: &Value) -> &str {
+    body["errors"][0]["message"].as_str().unwrap_or("<none>")
+}
+
+const JSON_CT: (&str, &str) = ("content-type", "application/json");
+
+/// A malformed request: body, headers, expected status, a part of the expected message.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
+#[tokio::test]
+async fn answers_follow_accept_and_request_errors_are_readable() {
+    let env = env_with(FrontendConfig::default()).await;
+    let ok = json!({"query": QUERY}).to_string();
+    // Content negotiation.
+    for (accept, want) in [
+        (None, "application/json"),
+        (Some("*/*"), "application/json"),
+        (Some("application/json"), "application/json"),
+        (Some(GRAPHQL_RESPONSE), GRAPHQL_RESPONSE),
+        (
+            Some("application/graphql-response+json, application/json;q=0.9"),
+            GRAPHQL_RESPONSE,
+        ),
+    ] {
+        let mut headers = vec![JSON_CT];
+        headers.extend(accept.map(|a| ("accept", a)));
+        let (status, ty, body) = raw_post(&env, &ok, &headers).await;
+        assert_eq!(status, 200, "{accept:?}: {body}");
+        assert!(ty.starts_with(want), "{accept:?} -> {ty}");
+        assert_eq!(body["data"]["jobExecutions"]["totalCount"], 30);
+    }
+    let (status, _, body) = raw_post(&env, &ok, &[JSON_CT, ("accept", "image/png")]).await;
+    assert_eq!(status, 406, "{body}");
+
+    // A syntax error: 400 without data for graphql-response+json, 200 with data null for
+    // application/json; the message gives line, column and what was expected.
+    let broken = json!({"query": "{\n  jobExecutions(jobName: }"}).to_string();
+    let (status, _, body) = raw_post(&env, &broken, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    assert!(
+        message(&body).starts_with("Syntax error at line 2, column 26: expected value"),
+        "{body}"
+    );
+    assert_eq!(codes(&body), ["BAD_USER_INPUT"]);
+    let (status, _, body) = raw_post(&env, &broken, &[JSON_CT]).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["data"].is_null() && !message(&body).contains("-->"),
+        "{body}"
+    );
+    // Validation and variable failures are request errors too; a field's error is not.
+    let unknown = json!({"query": "{ nope }"}).to_string();
+    let (status, _, body) =
+        raw_post(&env, &unknown, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+    assert_eq!((status, codes(&body)), (400, vec!["BAD_USER_INPUT".into()]));
+    let variables = json!({"query": "query($n: Int!) { jobs(first: $n) { totalCount } }", "variables": {"n": "x"}}).to_string();
+    let (status, _, body) =
+        raw_post(&env, &variables, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+    assert_eq!(status, 400, "{body}");
+    let field_error = json!({"query": r#"{ jobExecutions(jobName: "data-processing-job", first: -1) { totalCount } }"#}).to_string();
+    let (status, _, body) =
+        raw_post(&env, &field_error, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+    assert_eq!(status, 200, "a field error is an execution result: {body}");
+    assert!(body.get("data").is_some(), "{body}");
+
+    // Malformed HTTP requests: readable messages, JSON bodies with a code, never a Rust debug
+    // string; nothing reaches the upstream.
+    env.reset();
+    let cases: &[Case<'_>] = &[
+        (
+            "{\"query\": \"{ __typename }",
+            &[JSON_CT],
+            400,
+            "the request body is not valid JSON: EOF while parsing a string at line 1 column 25",
+        ),
+        ("", &[JSON_CT], 400, "the request body is empty"),
+        ("[]", &[JSON_CT], 400, "empty batch"),
+        ("42", &[JSON_CT], 400, "must be a JSON object"),
+        (
+            "{\"qeury\": \"{ __typename }\"}",
+            &[JSON_CT],
+            400,
+            "has no `query`",
+        ),
+        (
+            "{\"query\": 1}",
+            &[JSON_CT],
+            400,
+            "`query` must be a string or null, not a number",
+        ),
+        (
+            "{\"query\": \"{ __typename }\", \"variables\": \"x\"}",
+            &[JSON_CT],
+            400,
+            "`variables` must be an object",
+        ),
+        (
+            "[{\"query\": \"{ __typename }\"}, {\"query\": []}]",
+            &[JSON_CT],
+            400,
+            "operation 2 of the batch of 2",
+        ),
+        (&ok, &[], 415, "needs Content-Type: application/json"),
+        (&ok, &[("content-type", "text/plain")], 415, "CSRF"),
+        (
+            &ok,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            415,
+            "CSRF",
+        ),
+        (
+            &ok,
+            &[("content-type", "multipart/form-data; boundary=x")],
+            415,
+            "CSRF",
+        ),
+        (
+            &ok,
+            &[("content-type", "application/xml")],
+            415,
+            "not supported",
+        ),
+        (
+            &ok,
+            &[("content-type", "application/json; charset=latin1")],
+            415,
+            "charset",
+        ),
+    ];
+    for (body, headers, status, needle) in cases {
+        let (got, ty, answer) = raw_post(&env, body, headers).await;
+        assert_eq!(got, *status, "{body:?} {headers:?}: {answer}");
+        assert!(ty.starts_with("application/json"), "{ty}");
+        assert!(message(&answer).contains(needle), "{needle:?} in {answer}");
+        assert_eq!(codes(&answer), ["BAD_USER_INPUT"], "{answer}");
+    }
+    // Hostile: nesting past serde_json's recursion limit, and a huge batch of garbage.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let (status, _, answer) = raw_post(&env, &deep, &[JSON_CT]).await;
+    assert_eq!(status, 400);
+    assert!(message(&answer).contains("recursion limit"), "{answer}");
+    let garbage = format!("[{}1]", "{\"query\": 7},".repeat(10_000));
+    let (status, _, _) = raw_post(&env, &garbage, &[JSON_CT]).await;
+    assert_eq!(status, 400);
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 0);
+
+    // A batch keeps working, with per-operation answers.
+    let batch = json!([{"query": QUERY}, {"query": "{ nope }"}]).to_string();
+    let (status, _, body) = raw_post(&env, &batch, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["data"]["jobExecutions"]["totalCount"], 30);
+    assert!(
+        body[1].get("data").is_none() && codes(&body[1]) == ["BAD_USER_INPUT"],
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn get_runs_queries_only_and_reads_its_parameters_carefully() {
+    let env = env_with(FrontendConfig::default()).await;
+    let get = |params: Vec<(&'static str, String)>| {
+        let req = env.http.get(&env.gateway.url).query(&params);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let allow = resp
+                .headers()
+                .get(header::ALLOW)
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, allow, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, _, body) = get(vec![
+        ("query", "query Q($n: Int) { jobExecutions(jobName: \"data-processing-job\", first: $n) { totalCount } }".into()),
+        ("variables", r#"{"n": 1}"#.into()),
+        ("operationName", "Q".into()),
+    ])
+    .await;
+    assert_eq!(
+        (status, &body["data"]["jobExecutions"]["totalCount"]),
+        (200, &json!(30))
+    );
+    // Mutations and subscriptions never run on GET, named or not, even with a CSRF header.
+    for query in [
+        "mutation { __typename }",
+        "query A { __typename } mutation B { __typename }",
+    ] {
+        let name = if query.contains('B') { "B" } else { "" };
+        let (status, allow, body) = get(vec![
+            ("query", query.into()),
+            ("operationName", name.into()),
+        ])
+        .await;
+        assert_eq!((status, allow.as_deref()), (405, Some("POST")), "{body}");
+        assert!(message(&body).contains("cannot be sent with GET"), "{body}");
+    }
+    let (status, _, body) = get(vec![("query", "subscription { __typename }".into())]).await;
+    assert_eq!(status, 405, "{body}");
+    for (params, needle) in [
+        (
+            vec![
+                ("query", "{ __typename }".into()),
+                ("variables", "{x".into()),
+            ],
+            "the `variables` parameter is not valid JSON: key must be a string at line 1 column 2",
+        ),
+        (
+            vec![
+                ("query", "{ __typename }".into()),
+                ("variables", "[1]".into()),
+            ],
+            "must be a JSON object, not an array",
+        ),
+        (
+            vec![
+                ("query", "{ __typename }".into()),
+                ("extensions", "\"x\"".into()),
+            ],
+            "must be a JSON object",
+        ),
+        (
+            vec![
+                ("query", "{ a: __typename }".into()),
+                ("query", "mutation { __typename }".into()),
+            ],
+            "more than once",
+        ),
+        (vec![], "has no `query`"),
+    ] {
+        let (status, _, body) = get(params).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(message(&body).contains(needle), "{needle:?} in {body}");
+    }
+    // A syntax error on GET is readable too.
+    let (_, _, body) = get(vec![("query", "{ jobs(".into())]).await;
+    assert!(
+        message(&body).starts_with("Syntax error at line 1, column 8"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_and_preflights_skip_graphql() {
+    let allowed = "http://127.0.0.1:3000";
+    let env = env_with(FrontendConfig {
+        cors_allow_origin: Some(AllowedOrigins::parse(allowed).unwrap()),
+        ..FrontendConfig::default()
+    })
+    .await;
+    let preflight = |origin: &'static str, headers: &'static str| {
+        env.http
+            .request(reqwest::Method::OPTIONS, &env.gateway.url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", headers)
+            .send()
+    };
+    env.reset();
+    let wanted = "content-type,authorization,x-blaxel-workspace,x-blaxel-authorization,apollo-require-preflight,traceparent,tracestate,x-request-id";
+    let resp = preflight(allowed, wanted).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], allowed);
+    let allow_headers = h["access-control-allow-headers"].to_str().unwrap();
+    for name in wanted.split(',') {
+        assert!(
+            allow_headers.split(',').any(|h| h == name),
+            "{name} in {allow_headers}"
+        );
+    }
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        h.get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("origin"))
+    );
+    // A foreign origin gets no grant (the browser then blocks the call).
+    let resp = preflight("http://evil.example", "content-type")
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    // Actual requests: the grant follows the origin.
+    let post = |origin: &'static str| {
+        env.http
+            .post(&env.gateway.url)
+            .header("origin", origin)
+            .json(&json!({"query": "{ __typename }"}))
+            .send()
+    };
+    let resp = post(allowed).await.unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], allowed);
+    let resp = post("http://127.0.0.1:3001").await.unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(
+        env.upstream(LIST_EXECUTIONS),
+        0,
+        "preflights never reach the upstream"
+    );
+
+    // Without the flag: no CORS at all; with `*`: any origin.
+    let plain = env_with(FrontendConfig::default()).await;
+    let resp = plain
+        .http
+        .request(reqwest::Method::OPTIONS, &plain.gateway.url)
+        .header("origin", allowed)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    let any = env_with(FrontendConfig {
+        cors_allow_origin: Some(AllowedOrigins::parse("*").unwrap()),
+        ..FrontendConfig::default()
+    })
+    .await;
+    let resp = any
+        .http
+        .post(&any.gateway.url)
+        .header("origin", "http://anything.example")
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_follow_apollos_protocol() {
+    let env = env_with(FrontendConfig {
+        apq: ApqLimits {
+            max_entries: 2,
+            max_bytes: 1 << 20,
+        },
+        ..FrontendConfig::default()
+    })
+    .await;
+    let hash = sha256(QUERY);
+    let ext = |hash: &str| json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    let env = &env;
+    let send = |body: Value| async move {
+        raw_post(
+            env,
+            &body.to_string(),
+            &[JSON_CT, ("accept", GRAPHQL_RESPONSE)],
+        )
+        .await
+    };
+    env.reset();
+    // Unknown hash: PERSISTED_QUERY_NOT_FOUND, 200 (a protocol step), nothing upstream.
+    let (status, _, body) = send(json!({"extensions": ext(&hash)})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(codes(&body), ["PERSISTED_QUERY_NOT_FOUND"]);
+    assert_eq!(message(&body), "PersistedQueryNotFound");
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 0);
+    // Registration with the text, then the hash alone runs it (POST and GET).
+    let (_, _, registered) = send(json!({"query": QUERY, "extensions": ext(&hash)})).await;
+    assert_eq!(registered["data"]["jobExecutions"]["totalCount"], 30);
+    let (_, _, by_hash) = send(json!({"extensions": ext(&hash)})).await;
+    assert_eq!(by_hash, registered);
+    let by_get: Value = env
+        .http
+        .get(&env.gateway.url)
+        .query(&[("extensions", ext(&hash).to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_get, registered);
+    // A hash that is not the text's: refused, nothing registered under it.
+    let other = sha256("{ __typename }");
+    let (status, _, body) = send(json!({"query": QUERY, "extensions": ext(&other)})).await;
+    assert_eq!(status, 400);
+    assert!(
+        message(&body).contains("provided sha does not match query"),
+        "{body}"
+    );
+    let (_, _, body) = send(json!({"extensions": ext(&other)})).await;
+    assert_eq!(codes(&body), ["PERSISTED_QUERY_NOT_FOUND"]);
+    // Malformed extensions, and a document that fails validation is not registered.
+    for bad in [
+        json!({"persistedQuery": {"version": 2, "sha256Hash": hash}}),
+        json!({"persistedQuery": {"version": 1, "sha256Hash": "../../etc"}}),
+    ] {
+        let (status, _, body) = send(json!({"extensions": bad})).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(message(&body).contains("persistedQuery"), "{body}");
+    }
+    let invalid = "{ nope }";
+    let (status, _, _) = send(json!({"query": invalid, "extensions": ext(&sha256(invalid))})).await;
+    assert_eq!(status, 400);
+    let (_, _, body) = send(json!({"extensions": ext(&sha256(invalid))})).await;
+    assert_eq!(codes(&body), ["PERSISTED_QUERY_NOT_FOUND"]);
+    // Bounded: two more registrations evict the least recently used.
+    for q in ["{ a: __typename }", "{ b: __typename }"] {
+        let (_, _, body) = send(json!({"query": q, "extensions": ext(&sha256(q))})).await;
+        assert_eq!(body["errors"], Value::Null, "{body}");
+    }
+    let (_, _, body) = send(json!({"extensions": ext(&hash)})).await;
+    assert_eq!(codes(&body), ["PERSISTED_QUERY_NOT_FOUND"]);
+}
+
+#[tokio::test]
+async fn answers_are_compressed_on_request_and_private() {
+    let env = env_with(FrontendConfig::default()).await;
+    let big = json!({"query": r#"{ jobExecutions(jobName: "data-processing-job", first: 20) { edges { cursor node { id metadata { id job workspace createdAt } status stats { total success failure } } } } }"#}).to_string();
+    let fetch = |encoding: &'static str| {
+        env.http
+            .post(&env.gateway.url)
+            .header("content-type", "application/json")
+            .header("accept-encoding", encoding)
+            .body(big.clone())
+            .send()
+    };
+    let plain = fetch("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["cache-control"], "private, no-store");
+    let vary: Vec<String> = plain
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect();
+    for name in [
+        "authorization",
+        "x-blaxel-authorization",
+        "x-blaxel-workspace",
+        "accept",
+        "accept-encoding",
+    ] {
+        assert!(
+            vary.iter().any(|v| v.split(", ").any(|n| n == name)),
+            "{name} in {vary:?}"
+        );
+    }
+    let plain = plain.bytes().await.unwrap();
+    assert!(plain.len() > 4000, "{}", plain.len());
+
+    let gz = fetch("gzip").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.unwrap();
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain, "gzip answers the same JSON");
+    assert!(
+        gz.len() * 3 < plain.len(),
+        "gzip {} of {}",
+        gz.len(),
+        plain.len()
+    );
+
+    let br = fetch("br;q=1, gzip;q=0.5").await.unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br = br.bytes().await.unwrap();
+    assert!(
+        br.len() * 3 < plain.len(),
+        "brotli {} of {}",
+        br.len(),
+        plain.len()
+    );
+    // Errors are private too.
+    let resp = env
+        .http
+        .post(&env.gateway.url)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "private, no-store");
+}
+
+#[tokio::test]
+async fn graphiql_is_embedded_and_both_switches_work() {
+    let env = env_with(FrontendConfig::default()).await;
+    let base = &env.gateway.base;
+    let page = env
+        .http
+        .get(format!("{base}/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-processing-job"),
+        "the README's query is the default"
+    );
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "no external URL"
+    );
+    let sources: Vec<&str> = html
+        .split(['"'])
+        .filter(|s| s.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(sources.len(), 5, "{sources:?}");
+    for src in sources {
+        let resp = env.http.get(format!("{base}{src}")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{src}");
+        let ty = content_type(&resp);
+        assert!(
+            ty.starts_with("text/javascript") || ty.starts_with("text/css"),
+            "{src}: {ty}"
+        );
+        let cache = resp.headers()["cache-control"].to_str().unwrap().to_owned();
+        if src.contains('@') {
+            assert!(cache.contains("immutable"), "{src}: {cache}");
+        }
+        let body = resp.bytes().await.unwrap();
+        assert!(!body.is_empty());
+        if src.contains("react-dom") {
+            assert!(
+                !String::from_utf8_lossy(&body).contains("development"),
+                "a production build"
+            );
+        }
+    }
+    let introspection = json!({"query": "{ __schema { queryType { name } } }"}).to_string();
+    let (_, _, body) = raw_post(&env, &introspection, &[JSON_CT]).await;
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+
+    // Locked down: no page, no assets, no introspection; ordinary queries still run.
+    let locked = env_with(FrontendConfig {
+        graphiql: false,
+        introspection: false,
+        ..FrontendConfig::default()
+    })
+    .await;
+    let base = &locked.gateway.base;
+    let resp = locked
+        .http
+        .get(format!("{base}/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 406, "a page is not served");
+    let resp = locked
+        .http
+        .get(format!("{base}/graphiql/init.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    for query in [
+        "{ __schema { queryType { name } } }",
+        "{ ...F } fragment F on Query { t: __type(name: \"Query\") { name } }",
+        "{ ... on Query { __schema { types { name } } } }",
+    ] {
+        let body = json!({ "query": query }).to_string();
+        let (status, _, body) =
+            raw_post(&locked, &body, &[JSON_CT, ("accept", GRAPHQL_RESPONSE)]).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.get("data").is_none(), "{body}");
+        assert!(
+            message(&body).contains("introspection is disabled"),
+            "{body}"
+        );
+    }
+    let (_, _, body) = raw_post(
+        &locked,
+        &json!({"query": "{ __typename }"}).to_string(),
+        &[JSON_CT],
+    )
+    .await;
+    assert_eq!(body["data"]["__typename"], "Query");
+    let (_, _, body) = raw_post(&locked, &json!({"query": QUERY}).to_string(), &[JSON_CT]).await;
+    assert_eq!(body["data"]["jobExecutions"]["totalCount"], 30);
+}
