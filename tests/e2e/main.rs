@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod batching;
+mod browser;
 mod errors;
 mod faults;
 mod frontend;

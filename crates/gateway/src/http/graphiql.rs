@@ -140,6 +140,7 @@ pub fn page(endpoint: &str, config: &GraphiqlConfig) -> Response {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>blaxel-gateway GraphiQL</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{css}">
 <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
 </head>
