@@ -582,6 +582,25 @@ async fn graphiql_is_embedded_and_both_switches_work() {
         }
         let body = resp.bytes().await.unwrap();
         assert!(!body.is_empty());
+        // Gzipped once and reused: the same bytes to every client that accepts gzip.
+        let mut gzipped = Vec::new();
+        for _ in 0..2 {
+            let resp = env
+                .http
+                .get(format!("{base}{src}"))
+                .header("accept-encoding", "gzip, br")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.headers()["content-encoding"], "gzip", "{src}");
+            gzipped.push(resp.bytes().await.unwrap());
+        }
+        assert_eq!(gzipped[0], gzipped[1]);
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped[0][..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, body, "{src}");
         if src.contains("react-dom") {
             assert!(
                 !String::from_utf8_lossy(&body).contains("development"),
