@@ -47,6 +47,23 @@ async fn raw_post(env: &Env, body: &str, headers: &[(&str, &str)]) -> (u16, Stri
     (status, ty, json)
 }
 
+/// GETs the gateway with URL `params`; returns status, `Allow` and the JSON body.
+async fn raw_get(env: &Env, params: Vec<(&str, String)>) -> (u16, Option<String>, Value) {
+    let resp = env
+        .http
+        .get(&env.gateway.url)
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let allow = resp
+        .headers()
+        .get(header::ALLOW)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, allow, resp.json().await.unwrap())
+}
+
 fn message(body: &Value) -> &str {
     body["errors"][0]["message"].as_str().unwrap_or("<none>")
 }
@@ -151,35 +168,27 @@ async fn answers_follow_accept_and_request_errors_are_readable() {
             "operation 2 of the batch of 2",
         ),
         (&ok, &[], 415, "needs Content-Type: application/json"),
-        (&ok, &[("content-type", "text/plain")], 415, "CSRF"),
-        (
-            &ok,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            415,
-            "CSRF",
-        ),
-        (
-            &ok,
-            &[("content-type", "multipart/form-data; boundary=x")],
-            415,
-            "CSRF",
-        ),
-        (
-            &ok,
-            &[("content-type", "application/xml")],
-            415,
-            "not supported",
-        ),
-        (
-            &ok,
-            &[("content-type", "application/json; charset=latin1")],
-            415,
-            "charset",
-        ),
     ];
+    let content_types = [
+        ("text/plain", "CSRF"),
+        ("application/x-www-form-urlencoded", "CSRF"),
+        ("multipart/form-data; boundary=x", "CSRF"),
+        ("application/xml", "not supported"),
+        ("application/json; charset=latin1", "charset"),
+    ];
+    let by_content_type: Vec<[(&str, &str); 1]> = content_types
+        .iter()
+        .map(|(ct, _)| [("content-type", *ct)])
+        .collect();
+    let cases = cases.iter().copied().chain(
+        by_content_type
+            .iter()
+            .zip(content_types)
+            .map(|(headers, (_, needle))| (ok.as_str(), &headers[..], 415, needle)),
+    );
     for (body, headers, status, needle) in cases {
         let (got, ty, answer) = raw_post(&env, body, headers).await;
-        assert_eq!(got, *status, "{body:?} {headers:?}: {answer}");
+        assert_eq!(got, status, "{body:?} {headers:?}: {answer}");
         assert!(ty.starts_with("application/json"), "{ty}");
         assert!(message(&answer).contains(needle), "{needle:?} in {answer}");
         assert_eq!(codes(&answer), ["BAD_USER_INPUT"], "{answer}");
@@ -208,18 +217,7 @@ async fn answers_follow_accept_and_request_errors_are_readable() {
 #[tokio::test]
 async fn get_runs_queries_only_and_reads_its_parameters_carefully() {
     let env = env_with(FrontendConfig::default()).await;
-    let get = |params: Vec<(&'static str, String)>| {
-        let req = env.http.get(&env.gateway.url).query(&params);
-        async move {
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            let allow = resp
-                .headers()
-                .get(header::ALLOW)
-                .map(|v| v.to_str().unwrap().to_owned());
-            (status, allow, resp.json::<Value>().await.unwrap())
-        }
-    };
+    let get = |params: Vec<(&'static str, String)>| raw_get(&env, params);
     let (status, _, body) = get(vec![
         ("query", "query Q($n: Int) { jobExecutions(jobName: \"data-processing-job\", first: $n) { totalCount } }".into()),
         ("variables", r#"{"n": 1}"#.into()),
@@ -246,33 +244,22 @@ async fn get_runs_queries_only_and_reads_its_parameters_carefully() {
     }
     let (status, _, body) = get(vec![("query", "subscription { __typename }".into())]).await;
     assert_eq!(status, 405, "{body}");
+    let typename = || ("query", "{ __typename }".to_owned());
     for (params, needle) in [
         (
-            vec![
-                ("query", "{ __typename }".into()),
-                ("variables", "{x".into()),
-            ],
+            vec![typename(), ("variables", "{x".into())],
             "the `variables` parameter is not valid JSON: key must be a string at line 1 column 2",
         ),
         (
-            vec![
-                ("query", "{ __typename }".into()),
-                ("variables", "[1]".into()),
-            ],
+            vec![typename(), ("variables", "[1]".into())],
             "must be a JSON object, not an array",
         ),
         (
-            vec![
-                ("query", "{ __typename }".into()),
-                ("extensions", "\"x\"".into()),
-            ],
+            vec![typename(), ("extensions", "\"x\"".into())],
             "must be a JSON object",
         ),
         (
-            vec![
-                ("query", "{ a: __typename }".into()),
-                ("query", "mutation { __typename }".into()),
-            ],
+            vec![typename(), ("query", "mutation { __typename }".into())],
             "more than once",
         ),
         (vec![], "has no `query`"),
@@ -419,16 +406,7 @@ async fn automatic_persisted_queries_follow_apollos_protocol() {
     assert_eq!(registered["data"]["jobExecutions"]["totalCount"], 30);
     let (_, _, by_hash) = send(json!({"extensions": ext(&hash)})).await;
     assert_eq!(by_hash, registered);
-    let by_get: Value = env
-        .http
-        .get(&env.gateway.url)
-        .query(&[("extensions", ext(&hash).to_string())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, _, by_get) = raw_get(env, vec![("extensions", ext(&hash).to_string())]).await;
     assert_eq!(by_get, registered);
     // A hash that is not the text's: refused, nothing registered under it.
     let other = sha256("{ __typename }");
@@ -534,17 +512,23 @@ async fn answers_are_compressed_on_request_and_private() {
     assert_eq!(resp.headers()["cache-control"], "private, no-store");
 }
 
+/// GETs `path` of the gateway as a browser navigation does.
+async fn browse(env: &Env, path: &str) -> Response {
+    let url = format!("{}{path}", env.gateway.base);
+    let html = "text/html,application/xhtml+xml;q=0.9";
+    env.http
+        .get(url)
+        .header("accept", html)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn graphiql_is_embedded_and_both_switches_work() {
     let env = env_with(FrontendConfig::default()).await;
     let base = &env.gateway.base;
-    let page = env
-        .http
-        .get(format!("{base}/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = browse(&env, "/graphql").await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]
         .to_str()
@@ -619,21 +603,9 @@ async fn graphiql_is_embedded_and_both_switches_work() {
         ..FrontendConfig::default()
     })
     .await;
-    let base = &locked.gateway.base;
-    let resp = locked
-        .http
-        .get(format!("{base}/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let resp = browse(&locked, "/graphql").await;
     assert_eq!(resp.status(), 406, "a page is not served");
-    let resp = locked
-        .http
-        .get(format!("{base}/graphiql/init.js"))
-        .send()
-        .await
-        .unwrap();
+    let resp = browse(&locked, "/graphiql/init.js").await;
     assert_eq!(resp.status(), 404);
     for query in [
         "{ __schema { queryType { name } } }",

@@ -166,21 +166,8 @@ fn gzip(bytes: &[u8]) -> Bytes {
 
 /// True when `Accept-Encoding` lists `gzip` (or `*`) with a non-zero quality.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
-        })
+    super::negotiation::weighted_items(headers, header::ACCEPT_ENCODING)
+        .any(|(coding, q)| (coding == "gzip" || coding == "*") && q > 0)
 }
 
 /// The GraphiQL page for `endpoint`.

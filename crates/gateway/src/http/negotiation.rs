@@ -26,42 +26,51 @@ impl ResponseType {
     }
 }
 
+/// The items of a list header such as `Accept` or `Accept-Encoding`, each as its value
+/// lowercased without parameters and its quality in thousandths (a malformed `q` reads as 0).
+pub fn weighted_items<'a>(
+    headers: &'a HeaderMap,
+    name: header::HeaderName,
+) -> impl Iterator<Item = (String, u16)> + 'a {
+    headers
+        .get_all(name)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|item| {
+            let mut params = item.split(';');
+            let value = params.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = params
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(1000, |(_, v)| parse_q(v.trim()).unwrap_or(0));
+            (value, q)
+        })
+        .filter(|(value, _)| !value.is_empty())
+}
+
 /// The answer's media type for the request's `Accept` header; `None` when the client accepts
 /// neither type (406).
 pub fn negotiate(headers: &HeaderMap) -> Option<ResponseType> {
-    let accept: Vec<&str> = headers
+    if headers
         .get_all(header::ACCEPT)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if accept.iter().all(|v| v.trim().is_empty()) {
+        .all(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace))
+    {
         return Some(ResponseType::Json);
     }
     // Best quality wins; on a tie the specific type beats a wildcard, and graphql-response+json
     // beats json (clients listing both prefer the newer one).
     let mut best: Option<(u16, u8, ResponseType)> = None;
-    for range in accept.iter().flat_map(|v| v.split(',')) {
-        let mut params = range.split(';');
-        let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
-        let mut q = 1000u16;
-        for param in params {
-            if let Some((k, v)) = param.split_once('=')
-                && k.trim().eq_ignore_ascii_case("q")
-            {
-                q = parse_q(v.trim()).unwrap_or(0);
-            }
-        }
-        if q == 0 {
-            continue;
-        }
-        let candidate = match media.as_str() {
+    for (media, q) in weighted_items(headers, header::ACCEPT) {
+        let (specificity, ty) = match media.as_str() {
             "application/graphql-response+json" => (3, ResponseType::GraphqlResponse),
             "application/json" => (2, ResponseType::Json),
             "application/*" | "*/*" => (1, ResponseType::Json),
             _ => continue,
         };
-        if best.is_none_or(|(bq, bs, _)| (q, candidate.0) > (bq, bs)) {
-            best = Some((q, candidate.0, candidate.1));
+        if q > 0 && best.is_none_or(|(bq, bs, _)| (q, specificity) > (bq, bs)) {
+            best = Some((q, specificity, ty));
         }
     }
     best.map(|(_, _, ty)| ty)
@@ -84,15 +93,7 @@ fn parse_q(v: &str) -> Option<u16> {
 
 /// True when a browser navigation asks for a page (`text/html` accepted explicitly).
 pub fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|range| {
-            let media = range.split(';').next().unwrap_or("").trim();
-            media.eq_ignore_ascii_case("text/html")
-        })
+    weighted_items(headers, header::ACCEPT).any(|(media, q)| media == "text/html" && q > 0)
 }
 
 #[cfg(test)]
