@@ -5,7 +5,7 @@
 
 use std::io::Read as _;
 
-use blaxel_gateway::http::{AllowedOrigins, ApqLimits, FrontendConfig};
+use blaxel_gateway::http::{AllowedOrigins, ApqLimits, FrontendConfig, TrustedDocuments};
 use reqwest::{Response, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -439,6 +439,52 @@ async fn automatic_persisted_queries_follow_apollos_protocol() {
     }
     let (_, _, body) = send(json!({"extensions": ext(&hash)})).await;
     assert_eq!(codes(&body), ["PERSISTED_QUERY_NOT_FOUND"]);
+}
+
+#[tokio::test]
+async fn trusted_documents_mode_runs_only_the_manifest() {
+    let manifest = json!({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": sha256(QUERY), "name": "Page", "type": "query", "body": QUERY}],
+    });
+    let env = env_with(FrontendConfig {
+        trusted_documents: Some(TrustedDocuments::from_json(&manifest.to_string()).unwrap()),
+        ..FrontendConfig::default()
+    })
+    .await;
+    let env = &env;
+    let ext = |q: &str| json!({"persistedQuery": {"version": 1, "sha256Hash": sha256(q)}});
+    let send = |body: Value| async move { raw_post(env, &body.to_string(), &[JSON_CT]).await };
+    // The manifest's document runs, by text or by hash alone (never registered first).
+    let (_, _, by_text) = send(json!({ "query": QUERY })).await;
+    assert_eq!(by_text["data"]["jobExecutions"]["totalCount"], 30);
+    let (_, _, by_hash) = send(json!({ "extensions": ext(QUERY) })).await;
+    assert_eq!(by_hash, by_text);
+    // Anything else is refused before it runs, by POST or GET, and cannot be registered.
+    env.reset();
+    let other = "{ jobs(first: 1) { totalCount } }";
+    for body in [
+        json!({ "query": other }),
+        json!({ "query": other, "extensions": ext(other) }),
+        json!({ "query": format!("{QUERY} ") }),
+    ] {
+        let (status, _, answer) = send(body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(codes(&answer), ["PERSISTED_QUERY_NOT_IN_LIST"]);
+        assert!(
+            message(&answer).contains("trusted documents only"),
+            "{answer}"
+        );
+    }
+    let (_, _, answer) = send(json!({ "extensions": ext(other) })).await;
+    assert_eq!(codes(&answer), ["PERSISTED_QUERY_NOT_FOUND"]);
+    let (status, _, answer) = raw_get(env, vec![("query", other.to_owned())]).await;
+    assert_eq!(
+        (status, codes(&answer)),
+        (400, vec!["PERSISTED_QUERY_NOT_IN_LIST".into()])
+    );
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 0);
 }
 
 #[tokio::test]

@@ -154,6 +154,11 @@ struct Args {
     #[arg(long, env = "GATEWAY_APQ_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
     apq_max_bytes: usize,
 
+    /// Trusted documents: a JSON manifest of the only operations allowed (Apollo's persisted
+    /// query manifest, or a map from SHA-256 id to document). Unset: any operation.
+    #[arg(long, env = "GATEWAY_TRUSTED_DOCUMENTS")]
+    trusted_documents: Option<String>,
+
     /// Worker threads of the runtime (0 = one per core).
     #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 0)]
     worker_threads: usize,
@@ -179,6 +184,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .cors_allow_origin
         .as_deref()
         .map(blaxel_gateway::http::AllowedOrigins::parse)
+        .transpose()?;
+    let trusted_documents = args
+        .trusted_documents
+        .as_deref()
+        .map(blaxel_gateway::http::TrustedDocuments::load)
         .transpose()?;
     let mut token = args.token.clone();
     let mut workspace = args.workspace.clone();
@@ -265,6 +275,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 max_entries: args.apq_max_entries,
                 max_bytes: args.apq_max_bytes,
             },
+            trusted_documents,
         },
     );
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -107,7 +107,8 @@ pub fn classify(query: Option<&str>, extensions: Option<&Value>) -> Result<Persi
     }
 }
 
-fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+/// A SHA-256 from its 64 hex digits (either case).
+pub fn parse_hex(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
     if bytes.len() != 64 {
         return None;
@@ -120,7 +121,8 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+/// Lowercase hex digits of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

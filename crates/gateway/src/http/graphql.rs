@@ -34,7 +34,7 @@ use super::{
     apq::{self, Persisted},
     csrf, graphiql,
     negotiation::{self, ResponseType},
-    private_answer,
+    private_answer, trusted,
 };
 use crate::server::AppState;
 
@@ -315,6 +315,8 @@ async fn run(
                 if is_request_error(&response) {
                     explain_request_error(&mut response, &query);
                 } else if let Some(hash) = register {
+                    metrics::counter!("gateway_persisted_queries_total", "outcome" => "registered")
+                        .increment(1);
                     frontend.apq.put(hash, &query);
                 }
                 response
@@ -338,12 +340,21 @@ fn prepare(
     let frontend = state.frontend();
     let persisted = apq::classify(p.query.as_deref(), p.extensions.as_ref())
         .map_err(|e| bad_request(e.to_string()))?;
+    let trusted = frontend.config.trusted_documents.as_ref();
+    let lookup = |hash: &[u8; 32]| match trusted {
+        Some(trusted) => trusted.get(hash),
+        None => frontend.apq.get(hash),
+    };
     let (query, register) = match persisted {
-        Persisted::None => (p.query.unwrap_or_default(), None),
-        Persisted::Register(hash) => (p.query.unwrap_or_default(), Some(hash)),
-        Persisted::Lookup(hash) => match frontend.apq.get(&hash) {
-            Some(text) => (text.to_string(), None),
+        Persisted::Lookup(hash) => match lookup(&hash) {
+            Some(text) => {
+                metrics::counter!("gateway_persisted_queries_total", "outcome" => "hit")
+                    .increment(1);
+                (text.to_string(), None)
+            }
             None => {
+                metrics::counter!("gateway_persisted_queries_total", "outcome" => "miss")
+                    .increment(1);
                 return Ok(Prepared::Answered(error_response(
                     apq::NOT_FOUND_MESSAGE.to_owned(),
                     None,
@@ -351,6 +362,20 @@ fn prepare(
                 )));
             }
         },
+        Persisted::None | Persisted::Register(_)
+            if trusted.is_some_and(|t| !t.contains_text(p.query.as_deref().unwrap_or(""))) =>
+        {
+            let mut e = bad_request(
+                "this gateway runs trusted documents only (--trusted-documents), and this \
+                 operation is not one of them",
+            );
+            e.code = trusted::PERSISTED_QUERY_NOT_IN_LIST;
+            return Err(e);
+        }
+        // A trusted document sent in full runs, but nothing is registered in this mode.
+        Persisted::Register(_) if trusted.is_some() => (p.query.unwrap_or_default(), None),
+        Persisted::None => (p.query.unwrap_or_default(), None),
+        Persisted::Register(hash) => (p.query.unwrap_or_default(), Some(hash)),
     };
     let mut request = Request::new(query.clone());
     if let Some(name) = p.operation_name {

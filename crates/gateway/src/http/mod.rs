@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod graphiql;
 pub mod graphql;
 pub mod negotiation;
+pub mod trusted;
 
 use axum::{
     Router,
@@ -22,6 +23,7 @@ pub use apq::{ApqLimits, ApqStore};
 pub use cors::AllowedOrigins;
 pub use graphiql::GraphiqlConfig;
 use negotiation::ResponseType;
+pub use trusted::TrustedDocuments;
 
 /// Settings of the browser-facing side; the defaults serve GraphiQL and introspection, without
 /// CORS.
@@ -37,6 +39,9 @@ pub struct FrontendConfig {
     pub introspection: bool,
     /// Bounds of the Automatic Persisted Queries store.
     pub apq: ApqLimits,
+    /// Trusted documents (`--trusted-documents`): when set, only these operations run, and
+    /// persisted queries are looked up here instead of being registered.
+    pub trusted_documents: Option<TrustedDocuments>,
 }
 
 impl Default for FrontendConfig {
@@ -47,6 +52,7 @@ impl Default for FrontendConfig {
             graphiql_config: GraphiqlConfig::default(),
             introspection: true,
             apq: ApqLimits::default(),
+            trusted_documents: None,
         }
     }
 }
