@@ -244,6 +244,23 @@ async fn get_runs_queries_only_and_reads_its_parameters_carefully() {
     }
     let (status, _, body) = get(vec![("query", "subscription { __typename }".into())]).await;
     assert_eq!(status, 405, "{body}");
+    // Other methods: a JSON 405 too.
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::OPTIONS,
+    ] {
+        let resp = env
+            .http
+            .request(method.clone(), &env.gateway.url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method}");
+        assert!(resp.headers()["allow"].to_str().unwrap().contains("POST"));
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(codes(&body), ["BAD_USER_INPUT"], "{method}: {body}");
+    }
     let typename = || ("query", "{ __typename }".to_owned());
     for (params, needle) in [
         (

@@ -128,10 +128,7 @@ pub fn app(state: AppState) -> Router {
     let limits = state.inner.limits;
     let frontend = state.frontend.config.clone();
     let router = Router::new()
-        .route(
-            "/graphql",
-            get(crate::http::graphql::get).post(crate::http::graphql::post),
-        )
+        .route("/graphql", crate::http::graphql::route())
         .route("/schema.graphql", get(sdl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

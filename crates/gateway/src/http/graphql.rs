@@ -25,6 +25,7 @@ use axum::{
     extract::{Query, State},
     http::{HeaderMap, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
+    routing::{self, MethodRouter},
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -40,6 +41,20 @@ use crate::server::AppState;
 
 /// The code of every malformed request (`crate::error::Code::BadUserInput`'s wire form).
 const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+
+/// The `/graphql` route: GET and POST, and a JSON 405 for any other method (a preflight never
+/// gets here when CORS is on: the CORS layer answers it).
+pub fn route() -> MethodRouter<AppState> {
+    routing::get(get).post(post).fallback(|| async {
+        let mut e = RequestError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            BAD_USER_INPUT,
+            "/graphql takes GET (queries) and POST",
+        );
+        e.allow = Some("GET, HEAD, POST");
+        e.into_response(ResponseType::Json)
+    })
+}
 
 /// `POST /graphql`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
