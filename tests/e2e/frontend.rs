@@ -215,6 +215,33 @@ async fn answers_follow_accept_and_request_errors_are_readable() {
 }
 
 #[tokio::test]
+async fn a_body_limit_over_two_megabytes_is_honoured() {
+    // axum's extractors stop at 2 MB by default; the configured limit must be the one that counts.
+    let env = Env::with(
+        emulator_config(3),
+        GatewayOptions {
+            limits: blaxel_gateway::Limits {
+                max_body_bytes: 4 << 20,
+                ..blaxel_gateway::Limits::default()
+            },
+            ..GatewayOptions::default()
+        },
+    )
+    .await;
+    let pad = "x".repeat(3 << 20);
+    let body = json!({"query": "{ __typename }", "variables": {"pad": pad}}).to_string();
+    let (status, _, answer) = raw_post(&env, &body, &[JSON_CT]).await;
+    assert_eq!(
+        (status, &answer["data"]["__typename"]),
+        (200, &json!("Query"))
+    );
+    let over = json!({"query": "{ __typename }", "variables": {"pad": "x".repeat(5 << 20)}});
+    let (status, _, answer) = raw_post(&env, &over.to_string(), &[JSON_CT]).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(codes(&answer), ["QUERY_TOO_COMPLEX"]);
+}
+
+#[tokio::test]
 async fn get_runs_queries_only_and_reads_its_parameters_carefully() {
     let env = env_with(FrontendConfig::default()).await;
     let get = |params: Vec<(&'static str, String)>| raw_get(&env, params);

@@ -22,7 +22,7 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{Query, State},
+    extract::{DefaultBodyLimit, Query, State},
     http::{HeaderMap, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::{self, MethodRouter},
@@ -45,15 +45,20 @@ const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 /// The `/graphql` route: GET and POST, and a JSON 405 for any other method (a preflight never
 /// gets here when CORS is on: the CORS layer answers it).
 pub fn route() -> MethodRouter<AppState> {
-    routing::get(get).post(post).fallback(|| async {
-        let mut e = RequestError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            BAD_USER_INPUT,
-            "/graphql takes GET (queries) and POST",
-        );
-        e.allow = Some("GET, HEAD, POST");
-        e.into_response(ResponseType::Json)
-    })
+    routing::get(get)
+        .post(post)
+        .fallback(|| async {
+            let mut e = RequestError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                BAD_USER_INPUT,
+                "/graphql takes GET (queries) and POST",
+            );
+            e.allow = Some("GET, HEAD, POST");
+            e.into_response(ResponseType::Json)
+        })
+        // The body is already read within --max-body-bytes (the server's request limits); axum's
+        // own 2 MB default must not cut a larger configured limit short with a bare 413.
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// `POST /graphql`.
