@@ -4,7 +4,9 @@
 //! depth, complexity) -> resolvers ([`schema`]) -> [`pagination`] (Relay slice over upstream page
 //! cursors, with stateless [`cursor`]s) -> a per-request DataLoader ([`loader`]) ->
 //! `blaxel-transport` -> the Blaxel API (or the embedded emulator) -> borrowed GraphQL objects.
-//! Every failure becomes a GraphQL error with `extensions.code` ([`error`]).
+//! Every failure becomes a GraphQL error with `extensions.code` ([`error`]). The HTTP face of
+//! GraphQL for browsers and standard clients (GraphQL over HTTP, CORS, CSRF, GraphiQL, persisted
+//! queries, compression) is [`http`].
 
 pub mod cursor;
 pub mod doc_cache;
