@@ -1,6 +1,7 @@
 //! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection.
 //!
-//! One core, faces over it. A request flows: [`http`] (body limit, timeout) -> [`caller`] (who is
+//! One core, faces over it. A request flows: [`http`] (body limit, timeout; GraphQL over HTTP,
+//! CORS, GraphiQL, persisted queries, compression) -> [`caller`] (who is
 //! calling, once) -> the GraphQL face [`graphql`] (document limits, resolvers) -> [`pagination`]
 //! (arguments, stateless cursors, the slice over upstream page cursors) -> the request's
 //! DataLoaders ([`loader`]) -> `blaxel-transport` -> the Blaxel API (or the embedded emulator)
