@@ -1,5 +1,6 @@
 //! End-to-end tests: the emulator and the gateway on 127.0.0.1:0, driven over HTTP.
 
+mod abuse;
 mod bad_input;
 mod batching;
 mod browser;

@@ -12,12 +12,11 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-        NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest,
+        NextRequest, NextValidation,
     },
-    parser::types::ExecutableDocument,
 };
 
 use super::{
@@ -122,35 +121,41 @@ impl Extension for LimitsCheck {
         response
     }
 
-    async fn parse_query(
+    /// The document's limits, before async-graphql parses it: its own checks that run right
+    /// after the parse (the recursion depth) follow fragment spreads, so a fragment bomb must be
+    /// refused here. The document is parsed once (kept in the request for async-graphql) and
+    /// priced in time linear in its size.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
         let limits = self.limits;
-        if query.len() > limits.max_document_bytes {
+        let size = request.query.len();
+        if size > limits.max_document_bytes {
             return Err(too_complex(
                 "maxDocumentBytes",
                 limits.max_document_bytes,
                 format!(
-                    "query document is {} bytes, over the limit of {} bytes (maxDocumentBytes)",
-                    query.len(),
+                    "query document is {size} bytes, over the limit of {} bytes (maxDocumentBytes)",
                     limits.max_document_bytes
                 ),
             ));
         }
-        let doc = next.run(ctx, query, variables).await?;
-        // Before validation, whose rules expand fragments: a bomb is refused here, priced in
-        // time linear in the document.
-        if let Some(err) = over_budget(&cost::price(&doc, variables, limits.max_first), &limits) {
-            metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
-                .increment(1);
-            return Err(err);
+        let variables = std::mem::take(&mut request.variables);
+        // A document that does not parse is left to async-graphql, which reports the error.
+        if let Ok(doc) = request.parsed_query() {
+            let cost = cost::price(doc, &variables, limits.max_first);
+            if let Some(err) = over_budget(&cost, &limits) {
+                metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
+                    .increment(1);
+                return Err(err);
+            }
+            *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(doc));
         }
-        *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(&doc));
-        Ok(doc)
+        request.variables = variables;
+        next.run(ctx, request).await
     }
 
     async fn execute(

@@ -22,6 +22,8 @@ pub struct RequestError {
     pub message: String,
     /// `Allow` header of a 405.
     pub allow: Option<&'static str>,
+    /// The limit refused and its value (`extensions.limit`, `extensions.max`).
+    pub limit: Option<(&'static str, u64)>,
 }
 
 impl RequestError {
@@ -32,13 +34,19 @@ impl RequestError {
             code,
             message: message.into(),
             allow: None,
+            limit: None,
         }
     }
 
     /// The answer, in the negotiated media type.
     pub fn into_response(self, ty: ResponseType) -> Response {
+        let mut extensions = serde_json::json!({"code": self.code});
+        if let Some((limit, max)) = self.limit {
+            extensions["limit"] = limit.into();
+            extensions["max"] = max.into();
+        }
         let body = serde_json::json!({
-            "errors": [{"message": self.message, "extensions": {"code": self.code}}],
+            "errors": [{"message": self.message, "extensions": extensions}],
         });
         let mut response = (
             self.status,
@@ -73,6 +81,9 @@ pub fn error_response(status: StatusCode, err: Error) -> Response {
 
 impl From<Error> for RequestError {
     fn from(err: Error) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, err.code.as_str(), err.message)
+        Self {
+            limit: err.limit,
+            ..Self::new(StatusCode::BAD_REQUEST, err.code.as_str(), err.message)
+        }
     }
 }
