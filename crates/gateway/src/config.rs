@@ -116,6 +116,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub per_request_concurrency: u64,
 
+    /// Requests of one credential (token and workspace) run at once; the others wait their turn
+    /// within their deadline, so one caller cannot starve the others (1 to 10000).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_concurrent_per_credential: u64,
+
     /// Largest `first` served; pages past 100 follow upstream cursors (1 to 10000).
     #[arg(long, env = "GATEWAY_MAX_FIRST", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -296,6 +302,7 @@ impl Config {
             max_batch: to_usize(self.max_batch),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             per_request_concurrency: to_usize(self.per_request_concurrency),
+            per_credential_concurrency: to_usize(self.max_concurrent_per_credential),
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod caller;
 pub mod config;
 pub mod error;
+pub mod fairness;
 pub mod graphql;
 pub mod http;
 pub mod limits;

@@ -32,6 +32,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Upstream calls in flight for one request. Default 8.
     pub per_request_concurrency: usize,
+    /// Requests of one credential running at once (see [`crate::fairness`]). Default 16.
+    pub per_credential_concurrency: usize,
 }
 
 impl Default for Limits {

@@ -40,6 +40,7 @@ pub use trusted::TrustedDocuments;
 use crate::{
     caller::Caller,
     error::Error,
+    fairness::Fairness,
     graphql::{GatewaySchema, documents::DocumentCache},
     limits::Limits,
     loader::RequestLoader,
@@ -63,6 +64,8 @@ struct Inner {
     documents: DocumentCache,
     /// The last readiness answer (see [`health::readyz`]).
     readiness: health::Readiness,
+    /// Turns of each credential (see [`crate::fairness`]).
+    fairness: Fairness,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
                 metrics,
                 documents: DocumentCache::default(),
                 readiness: health::Readiness::default(),
+                fairness: Fairness::new(limits.per_credential_concurrency),
             }),
             frontend: Arc::default(),
         }
@@ -152,6 +156,8 @@ pub async fn execute(
     let client = state.client();
     let caller = Caller::from_headers(headers, client.config().workspace.as_deref())
         .map_err(|e| RequestError::from(Error::from(e)))?;
+    // Waits while this credential already runs its share of requests.
+    let _turn = state.inner.fairness.enter(&caller).await;
     let loader = RequestLoader::new(
         client.clone(),
         caller.credentials.clone(),
