@@ -20,6 +20,7 @@ use crate::{
     graphql::{GatewaySchema, documents::DocumentCache},
     limits::Limits,
     pagination::Contract,
+    watch::Watcher,
 };
 
 /// Shared state of the HTTP app: the schema, the upstream client and the limits.
@@ -37,6 +38,8 @@ struct Inner {
     documents: DocumentCache,
     /// The last readiness answer (see [`health::readyz`]).
     readiness: health::Readiness,
+    /// The shared pollers of subscriptions and watches.
+    watcher: Watcher,
 }
 
 impl AppState {
@@ -47,11 +50,12 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 schema: crate::graphql::schema(&limits, contract),
+                documents: DocumentCache::default(),
+                readiness: health::Readiness::default(),
+                watcher: Watcher::new(client.clone(), limits.watch),
                 client,
                 limits,
                 metrics,
-                documents: DocumentCache::default(),
-                readiness: health::Readiness::default(),
             }),
         }
     }
@@ -69,6 +73,11 @@ impl AppState {
     /// The limits.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// The shared pollers of subscriptions and watches (every face uses the same).
+    pub fn watcher(&self) -> &Watcher {
+        &self.inner.watcher
     }
 }
 
