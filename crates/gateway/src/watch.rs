@@ -195,6 +195,11 @@ impl Watcher {
         }
     }
 
+    /// The upstream client the pollers call.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
     /// The limits.
     pub fn limits(&self) -> &WatchLimits {
         &self.inner.limits
@@ -213,6 +218,11 @@ impl Watcher {
     /// True once [`Watcher::drain`] was called.
     pub fn is_draining(&self) -> bool {
         *self.inner.drain.borrow()
+    }
+
+    /// A receiver that turns `true` when the gateway drains (faces close their connections).
+    pub fn drain_signal(&self) -> watch::Receiver<bool> {
+        self.inner.drain.subscribe()
     }
 
     /// Ends every stream with `STREAM_CLOSED` and refuses new ones: the gateway is shutting down.
