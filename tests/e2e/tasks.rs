@@ -183,3 +183,19 @@ async fn foreign_cursors_are_refused_before_any_upstream_call() {
         .await;
     assert_eq!(codes(&negative), ["BAD_USER_INPUT"], "{negative}");
 }
+
+#[tokio::test]
+async fn tasks_of_every_execution_of_a_page_cost_what_they_fetch() {
+    let env = Env::start(emulator_config(5)).await;
+    let resp = env
+        .gql(
+            r#"{ jobExecutions(jobName: "data-processing-job", first: 500) {
+                   edges { node { tasksConnection(first: 200) { edges { node { status } } } } }
+                 } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&resp), ["QUERY_TOO_COMPLEX"], "{resp}");
+    assert_eq!(env.upstream(route::LIST_EXECUTIONS), 0);
+    assert_eq!(env.upstream(route::LIST_TASKS), 0);
+}
