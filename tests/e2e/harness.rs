@@ -141,6 +141,17 @@ pub async fn post(
     body
 }
 
+/// `createJobExecution` of `data-processing-job` with `input`, selecting the global id, status,
+/// metadata and spec; returns the whole response.
+pub async fn create_execution(env: &Env, input: Value) -> Value {
+    const CREATE: &str = r#"mutation($input: CreateJobExecutionInput!) {
+      createJobExecution(jobName: "data-processing-job", input: $input) {
+        id status metadata { id job createdAt } spec { memoryOverride envOverride taskCount }
+      }
+    }"#;
+    env.gql(CREATE, json!({"input": input})).await
+}
+
 /// The `extensions.code` of every error of a response.
 pub fn codes(resp: &Value) -> Vec<String> {
     resp["errors"]

@@ -17,6 +17,9 @@ const WATCH: &str = r#"subscription($job: String!, $id: String!) {
   jobExecutionUpdated(jobName: $job, id: $id) { status stats { total success } }
 }"#;
 
+/// Clock advances (seconds) and the status each one reaches, for a one-task execution.
+const TRANSITIONS: [(i64, &str); 3] = [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")];
+
 /// Longest wait for one event: a bound against hangs, never a timing assertion.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -108,14 +111,7 @@ impl Sse {
 
 /// Creates execution `id` (one task: queued 2 s, pending 3 s, then running 10 to 60 s).
 async fn create(env: &Env, id: &str) {
-    let resp = env
-        .gql(
-            r#"mutation($id: String!) {
-                 createJobExecution(jobName: "data-processing-job", input: {executionId: $id}) { id }
-               }"#,
-            json!({"id": id}),
-        )
-        .await;
+    let resp = create_execution(env, json!({"executionId": id})).await;
     assert!(resp["errors"].is_null(), "{resp}");
 }
 
@@ -125,7 +121,7 @@ async fn sse_sees_every_transition_in_order_then_completes() {
     create(&env, "live").await;
     let mut sse = Sse::watch(&env, "live").await;
     assert_eq!(sse.status().await, "QUEUED");
-    for (advance, expected) in [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")] {
+    for (advance, expected) in TRANSITIONS {
         env.emulator.emulator().advance_clock(advance);
         assert_eq!(sse.status().await, expected);
     }
@@ -308,7 +304,7 @@ async fn websocket_protocols_see_every_transition_and_complete() {
         assert_eq!(refused["id"], "2");
         assert_eq!(codes(&refused["payload"]), ["RATE_LIMITED"], "{refused}");
         assert_eq!(receive(&mut ws).await.unwrap()["type"], "complete");
-        for (advance, expected) in [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")] {
+        for (advance, expected) in TRANSITIONS {
             env.emulator.emulator().advance_clock(advance);
             let message = receive(&mut ws).await.unwrap();
             assert_eq!(message["id"], "1");

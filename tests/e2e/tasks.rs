@@ -23,14 +23,7 @@ const TASKS: &str = r#"query($job: String!, $id: String!, $first: Int, $after: S
 /// Creates execution `id` with `n` tasks.
 async fn create(env: &Env, id: &str, n: usize) {
     let tasks: Vec<Value> = (0..n).map(|i| json!({"i": i})).collect();
-    let resp = env
-        .gql(
-            r#"mutation($input: CreateJobExecutionInput!) {
-                 createJobExecution(jobName: "data-processing-job", input: $input) { id }
-               }"#,
-            json!({"input": {"executionId": id, "tasks": tasks}}),
-        )
-        .await;
+    let resp = create_execution(env, json!({"executionId": id, "tasks": tasks})).await;
     assert!(resp["errors"].is_null(), "{resp}");
 }
 
