@@ -340,3 +340,30 @@ async fn a_drain_ends_open_subscriptions_cleanly() {
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "complete");
     assert_eq!(receive(&mut ws).await.unwrap_err(), Some(1001));
 }
+
+#[tokio::test]
+async fn keepalives_flow_while_nothing_changes() {
+    let options = Config {
+        subscription_keepalive_ms: 100,
+        ..options()
+    };
+    let env = Env::with(emulator_config(0), options).await;
+    create(&env, "idle").await;
+    let mut sse = Sse::watch(&env, "idle").await;
+    assert_eq!(sse.status().await, "QUEUED");
+    let chunk = tokio::time::timeout(WAIT, sse.response.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(chunk.starts_with(b":"), "an SSE comment: {chunk:?}");
+    for (protocol, keepalive) in [("graphql-transport-ws", "ping"), ("graphql-ws", "ka")] {
+        let mut ws = websocket(&env, protocol, json!({})).await;
+        let message = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+        let Some(Ok(Message::Text(text))) = message else {
+            panic!("{message:?}");
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["type"], keepalive, "{protocol}");
+    }
+}
