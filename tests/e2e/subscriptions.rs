@@ -216,33 +216,46 @@ async fn subscriptions_per_credential_are_limited() {
     drop(held);
 }
 
-/// A WebSocket to the gateway speaking `protocol`, initialised with `init`.
-async fn websocket(
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket to the gateway speaking `protocol`, opened from page `origin` (if any), after
+/// `connection_init` with `init`; returns the socket and the server's first answer.
+async fn websocket_from(
     env: &Env,
     protocol: &str,
+    origin: Option<&str>,
     init: Value,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+) -> (Ws, Result<Value, Option<u16>>) {
     let url = env.gateway.url.replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
     request
         .headers_mut()
         .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
     let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
     let init = json!({"type": "connection_init", "payload": init});
     ws.send(Message::Text(init.to_string().into()))
         .await
         .unwrap();
-    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+    let answer = receive(&mut ws).await;
+    (ws, answer)
+}
+
+/// A WebSocket to the gateway speaking `protocol`, initialised with `init` and acknowledged.
+async fn websocket(env: &Env, protocol: &str, init: Value) -> Ws {
+    let (ws, answer) = websocket_from(env, protocol, None, init).await;
+    assert_eq!(answer.unwrap()["type"], "connection_ack");
     ws
 }
 
-/// The next JSON message, skipping keep-alives; `None` when the socket closes (its close code).
-async fn receive(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Result<Value, Option<u16>> {
+/// The next JSON message, skipping keep-alives; `Err` when the socket closes (its close code).
+async fn receive(ws: &mut Ws) -> Result<Value, Option<u16>> {
     loop {
         let message = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -366,4 +379,31 @@ async fn keepalives_flow_while_nothing_changes() {
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["type"], keepalive, "{protocol}");
     }
+}
+
+#[tokio::test]
+async fn a_subscription_posted_without_a_stream_is_refused_with_a_code() {
+    let env = Env::start(emulator_config(0)).await;
+    let resp = env
+        .gql(WATCH, json!({"job": JOB, "id": "exec-abc123"}))
+        .await;
+    assert_eq!(codes(&resp), ["BAD_USER_INPUT"], "{resp}");
+    assert_eq!(env.upstream(route::GET_EXECUTION), 0);
+}
+
+#[tokio::test]
+async fn a_page_of_another_origin_must_bring_its_own_token() {
+    let env = Env::start(emulator_config(0)).await;
+    let evil = Some("https://evil.example");
+    // The configured token is not lent to another origin's page.
+    let (_ws, refused) = websocket_from(&env, "graphql-transport-ws", evil, json!({})).await;
+    assert_eq!(refused.unwrap_err(), Some(1002));
+    let (_ws, legacy) = websocket_from(&env, "graphql-ws", evil, json!({})).await;
+    assert_eq!(legacy.unwrap()["type"], "connection_error");
+    let own = json!({"Authorization": "Bearer dev-token"});
+    let (_ws, accepted) = websocket_from(&env, "graphql-transport-ws", evil, own).await;
+    assert_eq!(accepted.unwrap()["type"], "connection_ack");
+    let host = env.gateway.base.clone();
+    let (_ws, same) = websocket_from(&env, "graphql-transport-ws", Some(&host), json!({})).await;
+    assert_eq!(same.unwrap()["type"], "connection_ack");
 }
