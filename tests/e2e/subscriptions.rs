@@ -126,6 +126,35 @@ async fn sse_sees_every_transition_in_order_then_completes() {
         assert_eq!(sse.status().await, expected);
     }
     sse.completes().await;
+    // The same as the browser's EventSource asks: a GET.
+    let mut get = Sse {
+        response: env
+            .http
+            .get(&env.gateway.url)
+            .header("accept", "text/event-stream")
+            .query(&[
+                ("query", WATCH),
+                ("variables", &json!({"job": JOB, "id": "live"}).to_string()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+        buffer: String::new(),
+    };
+    assert_eq!(get.status().await, "SUCCEEDED");
+    get.completes().await;
+    let mutation = env
+        .http
+        .get(&env.gateway.url)
+        .header("accept", "text/event-stream")
+        .query(&[(
+            "query",
+            "mutation { cancelJobExecution(jobName: \"j\", id: \"i\") { status } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
     // A query over SSE: one `next`, then `complete`.
     let mut query = Sse::open(&env, "{ jobs(first: 1) { totalCount } }", json!({}), &[]).await;
     assert!(query.next().await["data"]["jobs"]["totalCount"].is_i64());

@@ -6,9 +6,11 @@
 //!   per result (`data:` the execution result as JSON), then one `complete` event; a comment
 //!   line every `--subscription-keepalive-ms` while idle. Queries and mutations answer one
 //!   `next`. A malformed credential header is a 400 before the stream starts;
-//! - any other `GET /graphql` that names a mutation or a subscription: 405 (`Allow: POST`),
-//!   before anything runs. A GET must never change anything (a link, a prefetch, an `<img>` can
-//!   send one); subscriptions need a stream.
+//! - `GET /graphql?query=...` with `Accept: text/event-stream`: the same events for a
+//!   subscription or a query (the browser's `EventSource` can only GET);
+//! - any other `GET /graphql` that names a mutation, or a subscription without
+//!   `Accept: text/event-stream`: 405 (`Allow: POST`), before anything runs. A GET must never
+//!   change anything (a link, a prefetch, an `<img>` can send one).
 //!
 //! Everything else passes through to [`super::graphql`].
 
@@ -35,25 +37,33 @@ use crate::{caller::Caller, error::Error};
 /// queries-only rule of GET (see the module docs).
 pub async fn intercept(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let headers = req.headers();
+    let stream = accepts_event_stream(headers);
     if req.method() == Method::GET && is_upgrade(headers) {
         return websocket::upgrade(state, req).await;
     }
-    if req.method() == Method::POST && accepts_event_stream(headers) {
+    if req.method() == Method::POST && stream {
         return sse(state, req).await;
     }
     if req.method() == Method::GET
-        && let Some(kind) = req.uri().query().and_then(non_query_operation)
+        && let Some(query) = req.uri().query()
     {
-        let mut response = error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            Error::bad_input(format!(
-                "a {kind} cannot be sent with GET: use POST (subscriptions: a WebSocket, or POST with `Accept: text/event-stream`)"
-            )),
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return response;
+        match non_query_operation(query) {
+            Some(kind) if kind == "mutation" || !stream => {
+                let mut response = error_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    Error::bad_input(format!(
+                        "a {kind} cannot be sent with GET: use POST (subscriptions: a WebSocket, POST or GET with `Accept: text/event-stream`)"
+                    )),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+                return response;
+            }
+            // A subscription or a query as events (browsers' `EventSource` can only GET).
+            _ if stream => return sse(state, req).await,
+            _ => {}
+        }
     }
     next.run(req).await
 }
