@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod harness;
 mod limits;
+mod live_clients;
 mod mutations;
 mod paging;
 mod protection;
