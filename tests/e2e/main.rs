@@ -2,9 +2,11 @@
 
 mod bad_input;
 mod batching;
+mod browser;
 mod contract;
 mod errors;
 mod faults;
+mod frontend;
 mod harness;
 mod limits;
 mod live_clients;

@@ -436,3 +436,20 @@ async fn a_page_of_another_origin_must_bring_its_own_token() {
     let (_ws, same) = websocket_from(&env, "graphql-transport-ws", Some(&host), json!({})).await;
     assert_eq!(same.unwrap()["type"], "connection_ack");
 }
+
+#[tokio::test]
+async fn a_stream_posted_as_a_simple_cross_site_request_is_refused() {
+    let env = Env::start(emulator_config(0)).await;
+    let mutation = r#"{"query":"mutation { cancelJobExecution(jobName: \"data-processing-job\", id: \"exec-abc123\") { status } }"}"#;
+    let resp = env
+        .http
+        .post(&env.gateway.url)
+        .header("accept", "text/event-stream")
+        .header("content-type", "text/plain")
+        .body(mutation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(env.upstream(route::CANCEL_EXECUTION), 0);
+}

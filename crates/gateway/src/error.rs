@@ -217,7 +217,13 @@ impl Error {
             PaginateError::LegacyUnsupported => Self::bad_input(
                 "`sort` and `query` need Blaxel-Version 2026-04-28 or later; this gateway is configured for the legacy API, which lists newest first without search",
             ),
-            PaginateError::Upstream(e) => Self::upstream(&e),
+            PaginateError::Load(e) => (*e).clone(),
+            PaginateError::AnchorLost => Self::new(
+                Code::CursorInvalid,
+                format!(
+                    "`{arg}`: the item this cursor follows was deleted, or moved too far since (new items arrived); restart from the first page or from a page's endCursor"
+                ),
+            ),
             PaginateError::NoProgress => Self::new(
                 Code::UpstreamError,
                 "the Blaxel API repeated a page cursor; the listing cannot advance",

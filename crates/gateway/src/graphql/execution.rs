@@ -261,7 +261,7 @@ pub async fn tasks_of<'a>(
         let page = match loader.tasks_page(key).await {
             Ok(page) => page,
             Err(e) => {
-                let err = to_graphql(Error::upstream(&e)).into_server_error(ctx.item.pos);
+                let err = to_graphql((*e).clone()).into_server_error(ctx.item.pos);
                 ctx.add_error(ctx.set_error_path(err));
                 return tasks;
             }

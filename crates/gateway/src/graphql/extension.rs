@@ -1,5 +1,6 @@
-//! Operation limits of the GraphQL face, enforced by one async-graphql extension: document size, aliases, depth and
-//! complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
+//! Operation limits of the GraphQL face, enforced by one async-graphql extension: document size,
+//! the cost model ([`super::cost`]: aliases and fields with fragments expanded, upstream calls,
+//! response size), depth and complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
 //! value and what the operation asked for (in the message, and as `extensions.limit` and
 //! `extensions.max`).
 //!
@@ -16,10 +17,13 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
         NextValidation,
     },
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::ExecutableDocument,
 };
 
-use super::order::KeyOrder;
+use super::{
+    cost::{self, Cost},
+    order::KeyOrder,
+};
 use crate::{error::Code, limits::Limits};
 
 /// The extension factory enforcing the document limits of [`Limits`].
@@ -64,32 +68,50 @@ fn ensure_code(err: &mut ServerError) {
     extensions.set("code", code.as_str());
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
+/// The first limit of the cost model that `cost` exceeds, as an error naming the limit, its
+/// value and the estimate.
+fn over_budget(cost: &Cost, limits: &Limits) -> Option<ServerError> {
+    let checks = [
+        (
+            "maxAliases",
+            cost.aliases,
+            limits.max_aliases as u64,
+            "aliases (fragments expanded)",
+        ),
+        (
+            "maxFields",
+            cost.fields,
+            limits.max_fields,
+            "fields (fragments expanded)",
+        ),
+        (
+            "maxUpstreamCalls",
+            cost.upstream_calls,
+            limits.max_upstream_calls,
+            "upstream calls (each connection its pages, each lookup one, times its parents' `first`)",
+        ),
+        (
+            "maxResponseBytes",
+            cost.response_bytes,
+            limits.max_response_bytes,
+            "response bytes (estimated)",
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, asked, max, _)| asked > max)
+        .map(|(limit, asked, max, what)| {
+            let asked = if asked == u64::MAX {
+                "more than 18446744073709551614".to_owned()
+            } else {
+                asked.to_string()
+            };
+            too_complex(
+                limit,
+                max as usize,
+                format!("query would cost {asked} {what}, over the limit of {max} ({limit})"),
+            )
         })
-        .sum()
-}
-
-/// Aliased fields in every operation and fragment definition of `doc`.
-pub fn aliases(doc: &ExecutableDocument) -> usize {
-    let ops: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| count_aliases(&f.node.selection_set.node))
-        .sum();
-    ops + fragments
 }
 
 #[async_trait::async_trait]
@@ -120,16 +142,12 @@ impl Extension for LimitsCheck {
             ));
         }
         let doc = next.run(ctx, query, variables).await?;
-        let aliases = aliases(&doc);
-        if aliases > limits.max_aliases {
-            return Err(too_complex(
-                "maxAliases",
-                limits.max_aliases,
-                format!(
-                    "query uses {aliases} aliases, over the limit of {} (maxAliases)",
-                    limits.max_aliases
-                ),
-            ));
+        // Before validation, whose rules expand fragments: a bomb is refused here, priced in
+        // time linear in the document.
+        if let Some(err) = over_budget(&cost::price(&doc, variables, limits.max_first), &limits) {
+            metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
+                .increment(1);
+            return Err(err);
         }
         *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(&doc));
         Ok(doc)
@@ -182,4 +200,13 @@ impl Extension for LimitsCheck {
         }
         Ok(result)
     }
+}
+
+/// The `limit` extension of a limit error, for metrics.
+fn limit_name(err: &ServerError) -> String {
+    err.extensions
+        .as_ref()
+        .and_then(|e| e.get("limit"))
+        .map(|v| v.to_string().trim_matches('"').to_owned())
+        .unwrap_or_default()
 }

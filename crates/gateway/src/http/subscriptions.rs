@@ -5,7 +5,9 @@
 //!   (graphql-sse, "distinct connections mode"): one operation per request, one `next` event
 //!   per result (`data:` the execution result as JSON), then one `complete` event; a comment
 //!   line every `--subscription-keepalive-ms` while idle. Queries and mutations answer one
-//!   `next`. A malformed credential header is a 400 before the stream starts;
+//!   `next`. A malformed credential header is a 400 before the stream starts; a body a browser
+//!   sends cross-site without a CORS preflight (`text/plain`, forms) is a 415 (see
+//!   [`super::csrf`]);
 //! - `GET /graphql?query=...` with `Accept: text/event-stream`: the same events for a
 //!   subscription or a query (the browser's `EventSource` can only GET);
 //! - any other `GET /graphql` that names a mutation, or a subscription without
@@ -42,6 +44,16 @@ pub async fn intercept(State(state): State<AppState>, req: Request, next: Next) 
         return websocket::upgrade(state, req).await;
     }
     if req.method() == Method::POST && stream {
+        // A page of any origin can send a simple POST without asking CORS first: a stream may
+        // run a mutation, so it must be one that a browser would have preflighted.
+        if !super::csrf::is_preflighted(req.method(), req.headers()) {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Error::bad_input(
+                    "a POST with `Accept: text/event-stream` needs `Content-Type: application/json`",
+                ),
+            );
+        }
         return sse(state, req).await;
     }
     if req.method() == Method::GET
