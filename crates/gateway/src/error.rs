@@ -157,6 +157,20 @@ impl Error {
     }
 }
 
+/// The JSON kind of `value` ("a string", "an object", ...), for error messages that must not
+/// echo the value itself.
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Longest part of an upstream text quoted in a gateway error, in characters.
 pub const MAX_UPSTREAM_MESSAGE_CHARS: usize = 200;
 
