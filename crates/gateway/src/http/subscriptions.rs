@@ -16,13 +16,15 @@
 //!
 //! Everything else passes through to [`super::graphql`].
 
+use std::collections::HashMap;
+
 use async_graphql::{
     Executor as _,
     parser::types::{DocumentOperations, OperationType},
 };
 use async_graphql_axum::GraphQLRequest;
 use axum::{
-    extract::{FromRequest as _, Request, State},
+    extract::{FromRequest as _, Query, Request, State},
     http::{HeaderMap, Method, StatusCode, header},
     middleware::Next,
     response::{
@@ -105,7 +107,7 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
 /// `"mutation"` or `"subscription"` when the query string's document selects one; `None` for a
 /// query, or for a request that does not parse (the ordinary handler reports it).
 fn non_query_operation(query_string: &str) -> Option<&'static str> {
-    let request = async_graphql::http::parse_query_string(query_string).ok()?;
+    let request = get_request(query_string).ok()?;
     let document = async_graphql::parser::parse_query(&request.query).ok()?;
     let kinds: Vec<OperationType> = match &document.operations {
         DocumentOperations::Single(op) => vec![op.node.ty],
@@ -126,6 +128,34 @@ fn non_query_operation(query_string: &str) -> Option<&'static str> {
     })
 }
 
+/// The request of a GET query string, as GraphQL over HTTP names its parameters: `query`,
+/// `operationName`, and `variables` / `extensions` as JSON text.
+fn get_request(query_string: &str) -> Result<async_graphql::Request, String> {
+    let uri: axum::http::Uri = format!("/?{query_string}")
+        .parse()
+        .map_err(|e| format!("malformed query string: {e}"))?;
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map_err(|e| format!("malformed query string: {e}"))?;
+    let mut params = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if params.insert(name.clone(), value).is_some() {
+            return Err(format!("the `{name}` parameter is given more than once"));
+        }
+    }
+    let mut request = async_graphql::Request::new(params.get("query").cloned().unwrap_or_default());
+    if let Some(name) = params.get("operationName").filter(|n| !n.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(raw) = params.get("variables").filter(|v| !v.is_empty()) {
+        let variables = serde_json::from_str(raw).map_err(|e| format!("`variables`: {e}"))?;
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    if let Some(raw) = params.get("extensions").filter(|v| !v.is_empty()) {
+        request.extensions = serde_json::from_str(raw).map_err(|e| format!("`extensions`: {e}"))?;
+    }
+    Ok(request)
+}
+
 /// `POST /graphql` with `Accept: text/event-stream`: one operation as graphql-sse events.
 async fn sse(state: AppState, req: Request) -> Response {
     let client = state.client();
@@ -133,7 +163,12 @@ async fn sse(state: AppState, req: Request) -> Response {
         Ok(caller) => caller,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, e.into()),
     };
-    let request =
+    let request = if req.method() == Method::GET {
+        match get_request(req.uri().query().unwrap_or("")) {
+            Ok(request) => request,
+            Err(why) => return error_response(StatusCode::BAD_REQUEST, Error::bad_input(why)),
+        }
+    } else {
         match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
             req, &state,
         )
@@ -141,7 +176,8 @@ async fn sse(state: AppState, req: Request) -> Response {
         {
             Ok(request) => request.into_inner(),
             Err(rejection) => return rejection.into_response(),
-        };
+        }
+    };
     let keepalive = state.limits().watch.keepalive;
     let executor = LiveExecutor::new(state, caller);
     let results = executor.execute_stream(request, None).map(|response| {
@@ -171,7 +207,7 @@ mod tests {
                     .replace('}', "%7D")
             );
             if let Some(op) = op {
-                s.push_str(&format!("&operation_name={op}"));
+                s.push_str(&format!("&operationName={op}"));
             }
             non_query_operation(&s)
         };
