@@ -160,6 +160,10 @@ async fn chromium_runs_graphiql_offline_and_cors_admits_only_allowed_origins() {
     assert_eq!(page["totalCount"], 30, "{result}");
     assert_eq!(page["edges"].as_array().map(Vec::len), Some(2), "{result}");
     assert!(page["edges"][0]["node"]["metadata"]["id"].is_string());
+    // ... and a subscription, as Server-Sent Events: its first event is the current state.
+    let live = &result["subscription"]["data"]["jobExecutionUpdated"];
+    assert_eq!(live["metadata"]["id"], "exec-abc123", "{result}");
+    assert!(live["status"].is_string(), "{result}");
     // Everything it loaded came from the gateway; nothing failed, no CSP violation.
     let requests = result["requests"].as_array().unwrap();
     assert!(requests.len() >= 6, "{requests:?}");

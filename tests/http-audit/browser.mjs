@@ -1,10 +1,11 @@
 // Headless Chromium against a running gateway, network limited to loopback.
 // Usage: node browser.mjs <gateway base URL> <allowed page URL> <denied page URL>
 // 1. Opens GraphiQL at <gateway>/graphql, runs its default query (the README's) with the
-//    prefilled headers, and reads the answer from the result pane.
+//    prefilled headers, and reads the answer from the result pane; then runs a subscription
+//    (served as Server-Sent Events) and reads its first event.
 // 2. Opens each page (served on other loopback origins); each calls the gateway with fetch and
 //    stores the outcome in window.outcome.
-// Prints one JSON object: {graphiql, requests, problems, allowed, denied}. The Rust test
+// Prints one JSON object: {graphiql, subscription, requests, problems, allowed, denied}. The Rust test
 // (tests/e2e/browser.rs) asserts on it. Uses the system Chromium (CHROMIUM, default
 // /usr/bin/chromium); playwright-core downloads no browser.
 import { chromium } from 'playwright-core';
@@ -61,6 +62,24 @@ try {
   );
   const text = await page.evaluate((sel) => document.querySelector(sel).CodeMirror.getValue(), pane);
   result.graphiql = JSON.parse(text);
+  // 1b. A subscription from GraphiQL: it streams over SSE (POST, Accept: text/event-stream).
+  await page.evaluate(
+    (sel) => document.querySelector(sel).CodeMirror.setValue(
+      'subscription { jobExecutionUpdated(jobName: "data-processing-job", id: "exec-abc123") { metadata { id } status } }',
+    ),
+    '.graphiql-query-editor .CodeMirror',
+  );
+  await page.click('.graphiql-execute-button');
+  await page.waitForFunction(
+    (sel) => /jobExecutionUpdated/.test(document.querySelector(sel).CodeMirror.getValue()),
+    pane,
+    { timeout: 30_000 },
+  );
+  result.subscription = JSON.parse(
+    await page.evaluate((sel) => document.querySelector(sel).CodeMirror.getValue(), pane),
+  );
+  // Stop it (the button toggles while a subscription runs).
+  await page.click('.graphiql-execute-button');
   for (const [name, url] of [['allowed', allowedPage], ['denied', deniedPage]]) {
     const other = await context.newPage();
     await other.goto(url, { waitUntil: 'load', timeout: 30_000 });

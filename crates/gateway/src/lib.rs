@@ -18,6 +18,8 @@ pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod pagination;
+pub mod watch;
+pub mod write;
 
 use std::{future::Future, sync::OnceLock, time::Duration};
 
@@ -40,7 +42,8 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 /// (The body is read within the request timeout, see [`http::guard`].)
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves the gateway on `listener` until `shutdown` completes, then drains: open subscriptions
+/// end with `STREAM_CLOSED` ([`watch::Watcher::drain`]) and in-flight requests finish.
 ///
 /// Each connection speaks HTTP/1.1 (with upgrades, for WebSockets) or HTTP/2, and must send its
 /// request headers within [`HEADER_READ_TIMEOUT`]: a client that trickles its headers holds a
@@ -59,6 +62,7 @@ pub async fn serve(
         service::TowerToHyperService,
     };
 
+    let watcher = state.watcher().clone();
     let router = app(state);
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
@@ -93,6 +97,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    watcher.drain();
     graceful.shutdown().await;
     Ok(())
 }

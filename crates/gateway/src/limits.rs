@@ -34,6 +34,9 @@ pub struct Limits {
     pub per_request_concurrency: usize,
     /// Requests of one credential running at once (see [`crate::fairness`]). Default 16.
     pub per_credential_concurrency: usize,
+    /// Limits of subscriptions and watches (poll interval, streams per connection and per
+    /// credential, lifetime, keep-alives).
+    pub watch: crate::watch::WatchLimits,
 }
 
 impl Default for Limits {

@@ -182,22 +182,11 @@ fn parse_body(body: &[u8]) -> Result<(Vec<Params>, bool), RequestError> {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn params_of(value: Value) -> Result<Params, RequestError> {
     let Value::Object(mut object) = value else {
         return Err(bad_request(format!(
             "the request must be a JSON object such as {{\"query\": \"{{ __typename }}\"}}, not {}",
-            kind(&value)
+            crate::error::json_kind(&value)
         )));
     };
     let mut take = |key: &str, want: &str, ok: fn(&Value) -> bool| match object.remove(key) {
@@ -205,7 +194,7 @@ fn params_of(value: Value) -> Result<Params, RequestError> {
         Some(v) if ok(&v) => Ok(Some(v)),
         Some(v) => Err(bad_request(format!(
             "`{key}` must be {want} or null, not {}",
-            kind(&v)
+            crate::error::json_kind(&v)
         ))),
     };
     let query = take("query", "a string", Value::is_string)?;
@@ -278,7 +267,7 @@ fn json_param(key: &str, text: &str) -> Result<Option<Value>, RequestError> {
         Value::Object(_) => Ok(Some(value)),
         other => Err(bad_request(format!(
             "the `{key}` parameter must be a JSON object, not {}",
-            kind(&other)
+            crate::error::json_kind(&other)
         ))),
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP face: axum routes over the GraphQL schema, health and metrics.
 //!
 //! Routes: `POST /graphql` and `GET /graphql` ([`graphql`]: GraphQL over HTTP; GraphiQL when a
-//! browser asks for a page), `/graphiql/*` (its embedded assets), `GET /schema.graphql`,
+//! browser asks for a page; WebSocket upgrades and `Accept: text/event-stream` go to
+//! [`subscriptions`] first), `/graphiql/*` (its embedded assets), `GET /schema.graphql`,
 //! `GET /healthz` (the process serves), `GET /readyz` (a real request can be served),
 //! `GET /metrics` (Prometheus text). Every request passes [`guard`] (body size, whole-request
 //! timeout); CORS and compression wrap everything ([`frontend::wrap`]).
@@ -14,9 +15,12 @@ pub mod graphiql;
 pub mod graphql;
 pub mod guard;
 pub mod health;
+pub mod live;
 pub mod negotiation;
 pub mod refusal;
+pub mod subscriptions;
 pub mod trusted;
+pub mod websocket;
 
 use std::sync::Arc;
 
@@ -45,6 +49,7 @@ use crate::{
     limits::Limits,
     loader::RequestLoader,
     pagination::Contract,
+    watch::Watcher,
 };
 
 /// Shared state of the HTTP app: the schema, the upstream client, the limits and the
@@ -66,6 +71,8 @@ struct Inner {
     readiness: health::Readiness,
     /// Turns of each credential (see [`crate::fairness`]).
     fairness: Fairness,
+    /// The shared pollers of subscriptions and watches.
+    watcher: Watcher,
 }
 
 impl AppState {
@@ -73,15 +80,18 @@ impl AppState {
     /// contract, once). `metrics` renders `/metrics` (none: an empty page).
     pub fn new(client: Client, limits: Limits, metrics: Option<PrometheusHandle>) -> Self {
         let contract = Contract::of(client.config().api_version);
+        let watcher = Watcher::new(client.clone(), limits.watch);
+        let fairness = Fairness::new(limits.per_credential_concurrency);
         Self {
             inner: Arc::new(Inner {
-                schema: crate::graphql::schema(&limits, contract),
+                schema: crate::graphql::schema(&limits, contract, &watcher),
+                documents: DocumentCache::default(),
+                readiness: health::Readiness::default(),
+                watcher,
                 client,
                 limits,
                 metrics,
-                documents: DocumentCache::default(),
-                readiness: health::Readiness::default(),
-                fairness: Fairness::new(limits.per_credential_concurrency),
+                fairness,
             }),
             frontend: Arc::default(),
         }
@@ -112,6 +122,11 @@ impl AppState {
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }
+
+    /// The shared pollers of subscriptions and watches (every face uses the same).
+    pub fn watcher(&self) -> &Watcher {
+        &self.inner.watcher
+    }
 }
 
 /// The gateway's router. Tests call it directly; the binary serves it.
@@ -119,7 +134,13 @@ pub fn app(state: AppState) -> Router {
     let limits = state.inner.limits;
     let frontend = state.frontend.config.clone();
     let router = Router::new()
-        .route("/graphql", graphql::route())
+        .route(
+            "/graphql",
+            graphql::route().layer(middleware::from_fn_with_state(
+                state.clone(),
+                subscriptions::intercept,
+            )),
+        )
         .route("/schema.graphql", get(sdl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(health::readyz))
