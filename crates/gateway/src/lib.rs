@@ -1,4 +1,5 @@
-//! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection.
+//! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection, and
+//! the same data over gRPC ([`grpc`], package `blaxel.jobs.v1`) on a second listener.
 //!
 //! One core, faces over it. A request flows: [`http`] (body limit, timeout) -> [`caller`] (who is
 //! calling, once) -> the GraphQL face [`graphql`] (document limits, resolvers) -> [`pagination`]
@@ -12,6 +13,7 @@ pub mod caller;
 pub mod config;
 pub mod error;
 pub mod graphql;
+pub mod grpc;
 pub mod http;
 pub mod limits;
 pub mod loader;
@@ -20,7 +22,7 @@ pub mod pagination;
 use std::{future::Future, sync::OnceLock};
 
 pub use caller::Caller;
-pub use config::Config;
+pub use config::{Config, GrpcListen};
 pub use http::{AppState, app};
 pub use limits::Limits;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
