@@ -5,6 +5,7 @@ mod batching;
 mod contract;
 mod errors;
 mod faults;
+mod grpc;
 mod harness;
 mod limits;
 mod paging;

@@ -20,7 +20,7 @@ pub const MARGIN: Duration = Duration::from_millis(20);
 
 /// Budgets under this are spent: the call fails at once rather than start an upstream call that
 /// cannot finish.
-pub const MIN_BUDGET: Duration = Duration::from_millis(2);
+pub const MIN_BUDGET: Duration = Duration::from_millis(10);
 
 /// The `grpc-timeout` header as a duration; `None` when absent or malformed (tonic's server
 /// then does not enforce it either).
