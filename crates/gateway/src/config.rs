@@ -11,7 +11,7 @@ use blaxel_models::ApiVersion;
 use blaxel_transport::{CircuitBreakerConfig, ClientConfig, RetryBudget, RetryPolicy, Token};
 use clap::Parser;
 
-use crate::limits::Limits;
+use crate::{limits::Limits, watch::WatchLimits};
 
 /// GraphQL gateway over Blaxel's jobs API: job executions as a Relay connection.
 #[derive(Parser, Debug, Clone)]
@@ -149,6 +149,35 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
 
+    /// How often a subscription (or a gRPC watch) polls the upstream for one execution, ms (10
+    /// to 60000); the watchers of one execution with one credential share one poller.
+    #[arg(long, env = "GATEWAY_SUBSCRIPTION_POLL_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub subscription_poll_ms: u64,
+
+    /// Live subscriptions one connection may hold (1 to 10000).
+    #[arg(long, env = "GATEWAY_SUBSCRIPTION_MAX_PER_CONNECTION", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub subscription_max_per_connection: u64,
+
+    /// Live subscriptions one credential (token and workspace) may hold across connections
+    /// (1 to 1000000).
+    #[arg(long, env = "GATEWAY_SUBSCRIPTION_MAX_PER_CREDENTIAL", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub subscription_max_per_credential: u64,
+
+    /// Longest life of one subscription, seconds (1 to 86400); it then ends with
+    /// `STREAM_CLOSED` and the client subscribes again.
+    #[arg(long, env = "GATEWAY_SUBSCRIPTION_MAX_LIFETIME_SECS", default_value_t = 3_600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub subscription_max_lifetime_secs: u64,
+
+    /// Interval of keep-alives on an idle subscription (SSE comments, WebSocket pings), ms
+    /// (100 to 600000).
+    #[arg(long, env = "GATEWAY_SUBSCRIPTION_KEEPALIVE_MS", default_value_t = 15_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub subscription_keepalive_ms: u64,
+
     /// Seed of the embedded emulator's demo data (only without --upstream).
     #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
     pub emulator_seed: u64,
@@ -258,6 +287,13 @@ impl Config {
             max_body_bytes: to_usize(self.max_body_bytes),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             per_request_concurrency: to_usize(self.per_request_concurrency),
+            watch: WatchLimits {
+                poll_interval: Duration::from_millis(self.subscription_poll_ms),
+                max_per_connection: to_usize(self.subscription_max_per_connection),
+                max_per_credential: to_usize(self.subscription_max_per_credential),
+                max_lifetime: Duration::from_secs(self.subscription_max_lifetime_secs),
+                keepalive: Duration::from_millis(self.subscription_keepalive_ms),
+            },
         }
     }
 
@@ -350,6 +386,8 @@ mod tests {
             ("--breaker-failure-rate", "150"),
             ("--upstream-attempts", "-1"),
             ("--per-request-concurrency", "0"),
+            ("--subscription-poll-ms", "0"),
+            ("--subscription-max-per-connection", "0"),
         ] {
             let err = parse(&[flag, value]).unwrap_err().to_string();
             assert!(err.contains(flag), "{flag} {value}: {err}");

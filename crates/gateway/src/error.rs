@@ -29,7 +29,9 @@ pub enum Code {
     CursorInvalid,
     /// The upstream cursor behind a gateway cursor is older than 24 h.
     CursorExpired,
-    /// The upstream answered 429; `retryAfter` holds seconds when it said.
+    /// The upstream answered 429 (`retryAfter` holds seconds when it said), an execution cannot
+    /// start now with `allowQueue: false`, or a caller holds too many live streams (`limit`
+    /// names the gateway limit).
     RateLimited,
     /// The upstream did not answer within the configured timeout.
     UpstreamTimeout,
@@ -40,6 +42,13 @@ pub enum Code {
     UpstreamError,
     /// The operation exceeds a limit (depth, complexity, aliases, size).
     QueryTooComplex,
+    /// The target is not in a state the operation applies to, e.g. cancelling an execution that
+    /// already finished (gRPC `FAILED_PRECONDITION`).
+    FailedPrecondition,
+    /// The gateway ended a live stream (subscription, gRPC watch) before its execution finished:
+    /// it is draining for a shutdown, or the stream reached its maximum lifetime. Subscribe again
+    /// (during a drain another replica answers). gRPC `UNAVAILABLE`.
+    StreamClosed,
 }
 
 impl Code {
@@ -57,6 +66,8 @@ impl Code {
             Code::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
             Code::UpstreamError => "UPSTREAM_ERROR",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Code::FailedPrecondition => "FAILED_PRECONDITION",
+            Code::StreamClosed => "STREAM_CLOSED",
         }
     }
 }
@@ -150,7 +161,7 @@ impl Error {
 pub const MAX_UPSTREAM_MESSAGE_CHARS: usize = 200;
 
 /// `text` cut to [`MAX_UPSTREAM_MESSAGE_CHARS`] characters (the upstream may echo arguments).
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     match text.char_indices().nth(MAX_UPSTREAM_MESSAGE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),

@@ -18,6 +18,8 @@ pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod pagination;
+pub mod watch;
+pub mod write;
 
 use std::{future::Future, sync::OnceLock};
 
@@ -36,7 +38,8 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves the gateway on `listener` until `shutdown` completes, then drains: open subscriptions
+/// end with `STREAM_CLOSED` ([`watch::Watcher::drain`]) and in-flight requests finish.
 ///
 /// # Errors
 /// The I/O error that stopped the server.
@@ -45,7 +48,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let watcher = state.watcher().clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            watcher.drain();
+        })
         .await
 }

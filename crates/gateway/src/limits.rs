@@ -24,6 +24,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Upstream calls in flight for one request. Default 8.
     pub per_request_concurrency: usize,
+    /// Limits of subscriptions and watches (poll interval, streams per connection and per
+    /// credential, lifetime, keep-alives).
+    pub watch: crate::watch::WatchLimits,
 }
 
 impl Default for Limits {

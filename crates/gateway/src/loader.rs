@@ -252,6 +252,16 @@ impl RequestLoader {
         settle(self.tasks_pages.try_load(key).await)
     }
 
+    /// Forgets every answer: the next load of any key calls the upstream again. A live stream
+    /// calls it before each of its states, so that the fields of a new state are read anew.
+    pub async fn forget(&self) {
+        self.executions_pages.clear_all().await;
+        self.executions.clear_all().await;
+        self.jobs_pages.clear_all().await;
+        self.jobs.clear_all().await;
+        self.tasks_pages.clear_all().await;
+    }
+
     /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
     /// `key` in this request cost no upstream call (benchmarks and tests use this).
     pub async fn prime_executions_page(&self, key: ExecutionsPage, page: Page<JobExecution>) {

@@ -157,6 +157,66 @@ model_object! {
     /// the upstream keeps apart (`spec.tasksRef`), read from the tasks listing (at most
     /// 2,000; page `tasksConnection` for more).
     tasks "tasks": tasks = m;
+    @extra {
+        /// The execution's tasks as a Relay connection over
+        /// `GET /v0/jobs/{jobId}/executions/{executionId}/tasks` (the API's default order). Every
+        /// edge has its own cursor; cursors are bound to the workspace, job and execution and
+        /// refused (`CURSOR_INVALID`) anywhere else. Following `endCursor` with `first: 200`
+        /// costs one upstream call per page. Null, with an error, when the listing fails.
+        // No `complexity = "... * child_complexity"` here: inside the macro, hygiene hides
+        // `child_complexity` from this expression; the field costs its selection once.
+        #[graphql(name = "tasksConnection")]
+        pub async fn tasks_connection(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+            #[graphql(desc = "Number of tasks, 0 to maxFirst.", default = 20)] first: Option<i32>,
+            #[graphql(desc = "Cursor of an edge: return the tasks after it.")] after: Option<String>,
+        ) -> async_graphql::Result<Option<JobExecutionTaskConnection>> {
+            super::error::or_null(ctx, tasks_connection(ctx, self.model(), first, after).await)
+        }
+    }
+}
+
+/// A page of an execution's tasks: Relay connection over the upstream cursor pagination.
+pub type JobExecutionTaskConnection = async_graphql::connection::Connection<
+    String,
+    JobExecutionTask<'static>,
+    super::connection::ConnectionTotal,
+    async_graphql::connection::EmptyFields,
+>;
+
+/// The tasks connection of execution `m`.
+async fn tasks_connection(
+    ctx: &async_graphql::Context<'_>,
+    m: &models::JobExecution,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Option<JobExecutionTaskConnection>> {
+    let (Some(job), Some(id)) = (m.metadata.job.as_deref(), m.metadata.id.as_deref()) else {
+        return Err(to_graphql(Error::new(
+            Code::UpstreamError,
+            "the Blaxel API sent an execution without `metadata.job` or `metadata.id`",
+        )));
+    };
+    if ctx.data_unchecked::<super::Settings>().contract == crate::pagination::Contract::Legacy {
+        return Err(super::error::bad_input(
+            "`tasksConnection` needs Blaxel-Version 2026-04-28 or later (the tasks listing); use `tasks`",
+        ));
+    }
+    let args = super::query::ConnectionArgs {
+        first,
+        after,
+        last: None,
+        before: None,
+        query: None,
+    };
+    let listing = crate::pagination::JobExecutionTasks::new(job, id);
+    let paginated =
+        super::query::paginate(ctx, &listing, args, models::PaginationSort::CreatedAtDesc).await?;
+    Ok(Some(super::connection::connection(
+        paginated,
+        JobExecutionTask::listed,
+    )))
 }
 
 /// Most task pages `tasks` reads from the listing (200 tasks each).

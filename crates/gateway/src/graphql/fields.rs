@@ -27,8 +27,8 @@
 //! | `tasks` | `&JobExecution` | `[JobExecutionTask!]!`: inline, else from the tasks listing |
 //! | `id(KIND)` | `(Option<&str>, [&str; N])`: the object's workspace and key | `ID!` (global id; the caller's workspace when the object names none) |
 //!
-//! Fields with arguments or that load more data are written by hand in an `extra { ... }` block
-//! of the invocation: the walk does not know them and hands such selections to the resolvers.
+//! Fields with arguments or that load more data are written by hand in an `@extra { ... }` block
+//! at the end of the invocation (the `@` tells it from a field name): the walk does not know them and hands such selections to the resolvers.
 
 use async_graphql::{Json, Result};
 use blaxel_models::EnvOverride;
@@ -177,7 +177,7 @@ macro_rules! model_object {
             $(#[$doc:meta])*
             $field:ident $name:literal : $kind:ident $($arg:ident)? = $get:expr;
         )*
-        $(extra { $($extra:tt)* })?
+        $(@extra { $($extra:tt)* })?
     ) => {
         #[async_graphql::Object(name = $type_name)]
         impl $ty {

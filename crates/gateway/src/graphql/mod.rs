@@ -17,23 +17,27 @@ pub mod error;
 pub mod execution;
 pub mod extension;
 pub mod job;
+pub mod mutation;
 pub mod node;
 pub mod order;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod walk;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 pub use connection::{JobConnection, JobExecutionConnection};
 pub use execution::JobExecution;
 pub use job::Job;
+pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::Subscription;
 
-use crate::{limits::Limits, pagination::Contract};
+use crate::{limits::Limits, pagination::Contract, watch::Watcher};
 
 /// The gateway's schema type.
-pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
 /// Settings every resolver reads, stored in the schema data.
 #[derive(Debug, Clone, Copy)]
@@ -45,17 +49,20 @@ pub struct Settings {
 }
 
 /// The schema builder with its types, without data or limits.
-pub fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
 }
 
-/// The schema with its settings and operation limits.
-pub fn schema(limits: &Limits, contract: Contract) -> GatewaySchema {
+/// The schema with its settings and operation limits; mutations call the upstream through
+/// `watcher`'s client, subscriptions watch through `watcher`.
+pub fn schema(limits: &Limits, contract: Contract, watcher: &Watcher) -> GatewaySchema {
     builder()
         .data(Settings {
             max_first: limits.max_first,
             contract,
         })
+        .data(watcher.client().clone())
+        .data(watcher.clone())
         .extension(extension::LimitsExtension(*limits))
         .finish()
 }

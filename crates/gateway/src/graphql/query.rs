@@ -28,7 +28,7 @@ pub const MAX_NAME_CHARS: usize = 256;
 
 /// `BAD_USER_INPUT` unless every `(argument, value)` is a plausible name: not empty, at most
 /// [`MAX_NAME_CHARS`] characters.
-fn check_names(args: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn check_names(args: &[(&str, &str)]) -> Result<()> {
     for (arg, value) in args {
         if value.is_empty() {
             return Err(bad_input(format!("`{arg}` must not be empty")));
@@ -104,7 +104,7 @@ pub(crate) struct ConnectionArgs {
 
 /// Refuses backward pagination, validates the rest, checks the cursor's binding before any
 /// upstream call, and serves the slice through the request's loader.
-async fn paginate<L: Listing>(
+pub(crate) async fn paginate<L: Listing>(
     ctx: &Context<'_>,
     listing: &L,
     args: ConnectionArgs,

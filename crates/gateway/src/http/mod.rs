@@ -1,6 +1,7 @@
 //! The HTTP side: axum routes over the GraphQL face, health and metrics.
 //!
-//! Routes: `POST /graphql` and `GET /graphql` (queries; GraphiQL when a browser asks for HTML),
+//! Routes: `POST /graphql` and `GET /graphql` (queries; GraphiQL when a browser asks for HTML;
+//! WebSocket upgrades and `Accept: text/event-stream` go to [`subscriptions`]),
 //! `GET /schema.graphql`, `GET /healthz` (the process serves), `GET /readyz` (the upstream
 //! answers), `GET /metrics` (Prometheus text). Every request passes [`guard`] (body size, whole
 //! request timeout) first.
@@ -8,6 +9,9 @@
 pub mod graphql;
 pub mod guard;
 pub mod health;
+pub mod live;
+pub mod subscriptions;
+pub mod websocket;
 
 use std::sync::Arc;
 
@@ -20,6 +24,7 @@ use crate::{
     graphql::{GatewaySchema, documents::DocumentCache},
     limits::Limits,
     pagination::Contract,
+    watch::Watcher,
 };
 
 /// Shared state of the HTTP app: the schema, the upstream client and the limits.
@@ -37,6 +42,8 @@ struct Inner {
     documents: DocumentCache,
     /// The last readiness answer (see [`health::readyz`]).
     readiness: health::Readiness,
+    /// The shared pollers of subscriptions and watches.
+    watcher: Watcher,
 }
 
 impl AppState {
@@ -44,14 +51,16 @@ impl AppState {
     /// contract, once). `metrics` renders `/metrics` (none: an empty page).
     pub fn new(client: Client, limits: Limits, metrics: Option<PrometheusHandle>) -> Self {
         let contract = Contract::of(client.config().api_version);
+        let watcher = Watcher::new(client.clone(), limits.watch);
         Self {
             inner: Arc::new(Inner {
-                schema: crate::graphql::schema(&limits, contract),
+                schema: crate::graphql::schema(&limits, contract, &watcher),
+                documents: DocumentCache::default(),
+                readiness: health::Readiness::default(),
+                watcher,
                 client,
                 limits,
                 metrics,
-                documents: DocumentCache::default(),
-                readiness: health::Readiness::default(),
             }),
         }
     }
@@ -70,6 +79,11 @@ impl AppState {
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }
+
+    /// The shared pollers of subscriptions and watches (every face uses the same).
+    pub fn watcher(&self) -> &Watcher {
+        &self.inner.watcher
+    }
 }
 
 /// The gateway's router. Tests call it directly; the binary serves it.
@@ -78,7 +92,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_get).post(graphql::graphql_post),
+            get(graphql::graphql_get).post(graphql::graphql_post).layer(
+                middleware::from_fn_with_state(state.clone(), subscriptions::intercept),
+            ),
         )
         .route("/schema.graphql", get(graphql::sdl))
         .route("/healthz", get(|| async { "ok" }))
