@@ -58,6 +58,10 @@ struct Inner {
     client: Client,
     limits: Limits,
     contract: Contract,
+    /// The shared pollers (the same as the GraphQL subscriptions').
+    watcher: crate::watch::Watcher,
+    /// Watch streams per client connection.
+    connections: watch::Connections,
 }
 
 /// What one call works with: who calls, the call's loaders, and its time budget.
@@ -68,22 +72,28 @@ pub(crate) struct Call {
 }
 
 impl GrpcFace {
-    /// The face over the upstream `client` with `limits` (the configured `Blaxel-Version`
-    /// decides the listing contract).
-    pub fn new(client: Client, limits: Limits) -> Self {
+    /// The face over the upstream `client` with `limits`, watching through `watcher` (the
+    /// configured `Blaxel-Version` decides the listing contract).
+    pub fn new(client: Client, limits: Limits, watcher: crate::watch::Watcher) -> Self {
         let contract = Contract::of(client.config().api_version);
         Self {
             inner: Arc::new(Inner {
                 client,
                 limits,
                 contract,
+                watcher,
+                connections: watch::Connections::default(),
             }),
         }
     }
 
-    /// The face over the same client and limits as the GraphQL face.
+    /// The face over the same client, limits and pollers as the GraphQL face.
     pub fn from_state(state: &AppState) -> Self {
-        Self::new(state.client().clone(), *state.limits())
+        Self::new(
+            state.client().clone(),
+            *state.limits(),
+            state.watcher().clone(),
+        )
     }
 
     /// The upstream client.

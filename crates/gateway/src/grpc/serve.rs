@@ -87,9 +87,12 @@ impl GrpcServer {
             .accept_compressed(gzip)
             .send_compressed(gzip);
         let request_timeout = self.state.limits().request_timeout;
+        let watcher = self.state.watcher().clone();
         let drain = async move {
             shutdown.await;
             follow.abort();
+            // Watch streams end (UNAVAILABLE, STREAM_CLOSED) so the drain can complete.
+            watcher.drain();
             set_all(&reporter, ServingStatus::NotServing).await;
             info!("gRPC: draining in-flight calls (health NOT_SERVING)");
         };

@@ -69,7 +69,9 @@ pub fn grpc_code(err: &Error) -> GrpcCode {
         Code::Unauthenticated => GrpcCode::Unauthenticated,
         Code::Forbidden => GrpcCode::PermissionDenied,
         Code::NotFound => GrpcCode::NotFound,
-        Code::CursorExpired => GrpcCode::FailedPrecondition,
+        Code::CursorExpired | Code::FailedPrecondition => GrpcCode::FailedPrecondition,
+        // The gateway ended a live stream (drain, maximum lifetime): watch again.
+        Code::StreamClosed => GrpcCode::Unavailable,
         Code::RateLimited | Code::QueryTooComplex => GrpcCode::ResourceExhausted,
         Code::UpstreamTimeout => GrpcCode::DeadlineExceeded,
         Code::UpstreamUnavailable => GrpcCode::Unavailable,
