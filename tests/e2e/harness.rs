@@ -13,13 +13,15 @@ pub const GET_EXECUTION: &str = "GET /v0/jobs/{jobId}/executions/{executionId}";
 
 /// The gateway configuration most tests use: the flags' defaults, with the emulator's
 /// `dev-token` as the default credential, one upstream attempt (retries are tested on purpose),
-/// a 5 s upstream timeout and 5 ms retry backoff. The upstream URL is set by [`gateway`].
+/// a 5 s upstream timeout, 5 ms retry backoff and subscriptions polling every 20 ms. The
+/// upstream URL is set by [`gateway`].
 pub fn options() -> Config {
     Config {
         token: Some("dev-token".into()),
         upstream_attempts: 1,
         upstream_timeout_ms: 5_000,
         retry_backoff_ms: 5,
+        subscription_poll_ms: 20,
         ..Config::default()
     }
 }
@@ -32,6 +34,15 @@ pub struct Gateway {
     pub base: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Gateway {
+    /// Starts the gateway's drain (as SIGTERM does): open subscriptions end, then it stops.
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl Drop for Gateway {
