@@ -3,6 +3,7 @@
 
 mod errors;
 mod interop;
+mod live;
 mod reads;
 mod serving;
 
