@@ -28,7 +28,9 @@ async fn python_grpcio_with_reflection_pages_and_decodes_errors() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but the gRPC venv is missing: run .ci/grpc-setup.sh"
         );
-        eprintln!("SKIPPED: no gRPC venv (target/grpc-venv); run .ci/grpc-setup.sh to enable this test");
+        eprintln!(
+            "SKIPPED: no gRPC venv (target/grpc-venv); run .ci/grpc-setup.sh to enable this test"
+        );
         return;
     };
     let env = GrpcEnv::start(emulator_config(12)).await;
@@ -54,7 +56,11 @@ async fn python_grpcio_with_reflection_pages_and_decodes_errors() {
         "grpc.health.v1.Health",
     ] {
         assert!(
-            seen["services"].as_array().unwrap().iter().any(|s| s == service),
+            seen["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == service),
             "{service} in {seen}"
         );
     }
@@ -75,9 +81,17 @@ async fn python_grpcio_with_reflection_pages_and_decodes_errors() {
         .into_iter()
         .map(|e| e.id)
         .collect();
-    let python: Vec<&str> = seen["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let python: Vec<&str> = seen["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(python, rust);
-    assert_eq!(seen["first"]["name"], format!("jobs/{JOB}/executions/{}", rust[0]));
+    assert_eq!(
+        seen["first"]["name"],
+        format!("jobs/{JOB}/executions/{}", rust[0])
+    );
     assert_eq!(
         seen["error"],
         serde_json::json!({"code": "INVALID_ARGUMENT", "reason": "CURSOR_INVALID", "field": "page_token"})

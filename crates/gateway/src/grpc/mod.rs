@@ -7,7 +7,7 @@
 //! per-call [`RequestLoader`] and [`crate::pagination::paginate`] (page tokens are the gateway's
 //! own cursors), the REST models become proto messages in one place ([`convert`]), and every
 //! [`crate::error::Error`] becomes a rich `google.rpc.Status` ([`status`]). The client's
-//! `grpc-timeout` bounds the work ([`deadline`]). [`serve`] runs the server with health and
+//! `grpc-timeout` bounds the work ([`deadline`]). [`serve()`] runs the server with health and
 //! reflection.
 //!
 //! [`proto`] is also the Rust client other services link:
