@@ -66,21 +66,7 @@ async fn python_grpcio_with_reflection_pages_and_decodes_errors() {
     }
     assert_eq!(seen["total_size"], 12);
     // The same ids the Rust client sees, in order.
-    let rust: Vec<String> = env
-        .executions()
-        .await
-        .list_job_executions(blaxel_gateway::grpc::proto::ListJobExecutionsRequest {
-            parent: format!("jobs/{JOB}"),
-            page_size: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_executions
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let rust = env.first_ids(10).await;
     let python: Vec<&str> = seen["ids"]
         .as_array()
         .unwrap()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use blaxel_emulator::{EmulatorConfig, route};
 use blaxel_gateway::grpc::proto::{
     CancelJobExecutionRequest, CreateJobExecutionRequest, JobExecution, JobExecutionState,
-    ListJobExecutionsRequest, WatchJobExecutionRequest,
+    WatchJobExecutionRequest,
 };
 use tonic::{Code, Streaming};
 
@@ -29,17 +29,7 @@ fn name(id: &str) -> String {
 }
 
 async fn total(env: &GrpcEnv) -> i32 {
-    env.executions()
-        .await
-        .list_job_executions(ListJobExecutionsRequest {
-            parent: format!("jobs/{JOB}"),
-            page_size: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .total_size
+    env.first_page(1).await.total_size
 }
 
 /// The next state of a watch stream (bounded in time).

@@ -13,6 +13,7 @@ use blaxel_emulator::{EmulatorConfig, EmulatorHandle};
 use blaxel_gateway::{
     AppState, Config,
     grpc::proto::{
+        ListJobExecutionsRequest, ListJobExecutionsResponse,
         job_execution_service_client::JobExecutionServiceClient,
         job_service_client::JobServiceClient,
     },
@@ -108,6 +109,26 @@ impl GrpcEnv {
     /// A `JobService` client on a new channel.
     pub async fn jobs(&self) -> JobServiceClient<Channel> {
         JobServiceClient::new(self.channel().await)
+    }
+
+    /// The first page of `JOB`'s executions, `page_size` long, with the default credential.
+    pub async fn first_page(&self, page_size: i32) -> ListJobExecutionsResponse {
+        self.executions()
+            .await
+            .list_job_executions(ListJobExecutionsRequest {
+                parent: format!("jobs/{JOB}"),
+                page_size,
+                ..Default::default()
+            })
+            .await
+            .expect("the first page")
+            .into_inner()
+    }
+
+    /// The execution ids of [`GrpcEnv::first_page`].
+    pub async fn first_ids(&self, page_size: i32) -> Vec<String> {
+        let page = self.first_page(page_size).await;
+        page.job_executions.into_iter().map(|e| e.id).collect()
     }
 
     /// Upstream requests counted on `route` since the last reset.

@@ -262,21 +262,7 @@ async fn both_faces_answer_the_same_page_from_one_state() {
         .iter()
         .map(|n| n["metadata"]["id"].as_str().unwrap().to_owned())
         .collect();
-    let from_grpc: Vec<String> = env
-        .executions()
-        .await
-        .list_job_executions(ListJobExecutionsRequest {
-            parent: format!("jobs/{JOB}"),
-            page_size: 7,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_executions
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let from_grpc = env.first_ids(7).await;
     assert_eq!(from_graphql.len(), 7);
     assert_eq!(from_graphql, from_grpc);
     graphql.abort();

@@ -6,8 +6,8 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::{
-    GrpcFace,
-    args::{order_by, page_args, parse_name},
+    GrpcFace, ListArgs,
+    args::parse_name,
     convert, deadline,
     proto::{self, job_execution_service_server::JobExecutionService},
     status::Failure,
@@ -36,24 +36,15 @@ impl JobExecutionService for GrpcFace {
         let call = self.call(request.metadata())?;
         let req = request.get_ref();
         let [job] = parse_name("parent", &req.parent, "jobs/{job}")?;
-        let sort = order_by(&req.order_by)?;
-        let args = page_args(
-            req.page_size,
-            &req.page_token,
-            &req.query,
-            self.inner.limits.max_first,
-        )?;
-        let page = deadline::within(
-            call.budget,
-            call.page(
-                self,
-                &JobExecutions { job },
-                &args,
-                sort,
-                convert::execution,
-            ),
-        )
-        .await?;
+        let args = ListArgs {
+            page_size: req.page_size,
+            page_token: &req.page_token,
+            order_by: &req.order_by,
+            query: &req.query,
+        };
+        let page = self
+            .list(&call, &JobExecutions { job }, args, convert::execution)
+            .await?;
         Ok(Response::new(proto::ListJobExecutionsResponse {
             job_executions: page.items,
             next_page_token: page.next_page_token,
@@ -104,19 +95,14 @@ impl JobExecutionService for GrpcFace {
         let call = self.call(request.metadata())?;
         let req = request.get_ref();
         let [job, execution] = parse_name("parent", &req.parent, EXECUTION_NAME)?;
-        let sort = order_by(&req.order_by)?;
-        let args = page_args(
-            req.page_size,
-            &req.page_token,
-            &req.query,
-            self.inner.limits.max_first,
-        )?;
+        let args = ListArgs {
+            page_size: req.page_size,
+            page_token: &req.page_token,
+            order_by: &req.order_by,
+            query: &req.query,
+        };
         let listing = JobExecutionTasks::new(job, execution);
-        let page = deadline::within(
-            call.budget,
-            call.page(self, &listing, &args, sort, convert::task),
-        )
-        .await?;
+        let page = self.list(&call, &listing, args, convert::task).await?;
         Ok(Response::new(proto::ListJobExecutionTasksResponse {
             job_execution_tasks: page.items,
             next_page_token: page.next_page_token,

@@ -3,8 +3,8 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    GrpcFace,
-    args::{order_by, page_args, parse_name},
+    GrpcFace, ListArgs,
+    args::parse_name,
     convert, deadline,
     proto::{self, job_service_server::JobService},
     status::Failure,
@@ -22,18 +22,13 @@ impl JobService for GrpcFace {
     ) -> Result<Response<proto::ListJobsResponse>, Status> {
         let call = self.call(request.metadata())?;
         let req = request.get_ref();
-        let sort = order_by(&req.order_by)?;
-        let args = page_args(
-            req.page_size,
-            &req.page_token,
-            &req.query,
-            self.inner.limits.max_first,
-        )?;
-        let page = deadline::within(
-            call.budget,
-            call.page(self, &Jobs, &args, sort, convert::job),
-        )
-        .await?;
+        let args = ListArgs {
+            page_size: req.page_size,
+            page_token: &req.page_token,
+            order_by: &req.order_by,
+            query: &req.query,
+        };
+        let page = self.list(&call, &Jobs, args, convert::job).await?;
         Ok(Response::new(proto::ListJobsResponse {
             jobs: page.items,
             next_page_token: page.next_page_token,

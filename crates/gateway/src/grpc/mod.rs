@@ -135,6 +135,34 @@ pub(crate) struct ProtoPage<T> {
     pub(crate) total_size_is_partial: bool,
 }
 
+/// The paging arguments every list request carries (AIP-132, AIP-158).
+pub(crate) struct ListArgs<'a> {
+    pub(crate) page_size: i32,
+    pub(crate) page_token: &'a str,
+    pub(crate) order_by: &'a str,
+    pub(crate) query: &'a str,
+}
+
+impl GrpcFace {
+    /// Reads `args` and serves one page of `listing` within the call's budget.
+    pub(crate) async fn list<L: crate::pagination::Listing, T>(
+        &self,
+        call: &Call,
+        listing: &L,
+        args: ListArgs<'_>,
+        convert: impl Fn(&L::Item) -> T,
+    ) -> Result<ProtoPage<T>, Failure> {
+        let sort = args::order_by(args.order_by)?;
+        let page = args::page_args(
+            args.page_size,
+            args.page_token,
+            args.query,
+            self.inner.limits.max_first,
+        )?;
+        deadline::within(call.budget, call.page(self, listing, &page, sort, convert)).await
+    }
+}
+
 impl Call {
     /// Serves one page of `listing` through the core: the token's binding is checked before any
     /// upstream call (a token of other arguments is INVALID_ARGUMENT, reason CURSOR_INVALID),
