@@ -172,13 +172,7 @@ async fn watchers_share_one_poller_across_faces_and_complete_after_a_terminal_st
         streams.push(stream);
     }
     // A GraphQL subscription (SSE) on the same state joins the same poller.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
-    let graphql = tokio::spawn(blaxel_gateway::serve(
-        listener,
-        env.state.clone(),
-        std::future::pending(),
-    ));
+    let (url, graphql) = env.graphql().await;
     let mut sse = reqwest::Client::new()
         .post(&url)
         .header("accept", "text/event-stream")

@@ -131,6 +131,19 @@ impl GrpcEnv {
         page.job_executions.into_iter().map(|e| e.id).collect()
     }
 
+    /// Starts a GraphQL listener over the same state (client, pollers) on 127.0.0.1:0; returns
+    /// its `/graphql` URL and its task (abort it when done).
+    pub async fn graphql(&self) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+        let task = tokio::spawn(blaxel_gateway::serve(
+            listener,
+            self.state.clone(),
+            std::future::pending(),
+        ));
+        (url, task)
+    }
+
     /// Upstream requests counted on `route` since the last reset.
     pub fn upstream(&self, route: &str) -> u64 {
         self.emulator.emulator().requests(route)

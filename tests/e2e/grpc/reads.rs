@@ -241,13 +241,7 @@ async fn get_an_execution_its_tasks_and_jobs() {
 #[tokio::test]
 async fn both_faces_answer_the_same_page_from_one_state() {
     let env = GrpcEnv::start(emulator_config(15)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
-    let graphql = tokio::spawn(blaxel_gateway::serve(
-        listener,
-        env.state.clone(),
-        std::future::pending(),
-    ));
+    let (url, graphql) = env.graphql().await;
     let resp = crate::harness::post(
         &reqwest::Client::new(),
         &url,

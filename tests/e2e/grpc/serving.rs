@@ -74,6 +74,22 @@ async fn health_is_not_serving_until_the_upstream_answers_and_again_while_draini
     until(&mut watch, ServingStatus::NotServing).await;
 }
 
+/// Asserts the next answer of reflection stream `$answers` (of version module `$v`) lists every
+/// service of `$want` (the two versions' types differ, their shapes do not).
+macro_rules! assert_lists {
+    ($v:ident, $answers:ident, $want:ident) => {
+        let Some($v::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+            $answers.next().await.unwrap().unwrap().message_response
+        else {
+            panic!("a list of services");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        for name in $want {
+            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+        }
+    };
+}
+
 #[tokio::test]
 async fn reflection_v1_and_v1alpha_list_the_services() {
     use tonic_reflection::pb::{v1, v1alpha};
@@ -107,15 +123,7 @@ async fn reflection_v1_and_v1alpha_list_the_services() {
         .await
         .unwrap()
         .into_inner();
-    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        answers.next().await.unwrap().unwrap().message_response
-    else {
-        panic!("a list of services");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for name in want {
-        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
-    }
+    assert_lists!(v1, answers, want);
     let answer = answers.next().await.unwrap().unwrap().message_response;
     assert!(
         matches!(
@@ -138,15 +146,7 @@ async fn reflection_v1_and_v1alpha_list_the_services() {
         .await
         .unwrap()
         .into_inner();
-    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        answers.next().await.unwrap().unwrap().message_response
-    else {
-        panic!("a list of services");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for name in want {
-        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
-    }
+    assert_lists!(v1alpha, answers, want);
 }
 
 #[tokio::test]
