@@ -1,6 +1,6 @@
 //! The drift test between the JSON Schema (source of truth of REST payloads) and the protos:
 //! every property of the execution, task and job schemas is either mapped to a proto field
-//! ([`convert::MAPPED`]) or on the commented ignore list ([`convert::IGNORED`]); every mapped
+//! ([`mapping::MAPPED`]) or on the commented ignore list ([`mapping::IGNORED`]); every mapped
 //! proto field exists in the compiled descriptor set; no entry is stale.
 
 use std::collections::BTreeSet;
@@ -9,7 +9,7 @@ use prost::Message as _;
 use prost_types::{DescriptorProto, FileDescriptorSet};
 use serde_json::Value;
 
-use super::{convert, proto};
+use super::{mapping, proto};
 
 /// The schema definitions whose properties the protos must cover. A reference to one of them
 /// from another is a message field of its own (a leaf here).
@@ -101,15 +101,15 @@ fn every_schema_property_is_mapped_or_ignored() {
     for root in ROOTS {
         leaves(defs, root, &defs[root], &mut paths);
     }
-    let mapped: BTreeSet<&str> = convert::MAPPED.iter().map(|(json, _)| *json).collect();
-    let ignored: BTreeSet<&str> = convert::IGNORED.iter().map(|(json, _)| *json).collect();
+    let mapped: BTreeSet<&str> = mapping::MAPPED.iter().map(|(json, _)| *json).collect();
+    let ignored: BTreeSet<&str> = mapping::IGNORED.iter().map(|(json, _)| *json).collect();
     let unmapped: Vec<&String> = paths
         .iter()
         .filter(|p| !mapped.contains(p.as_str()) && !ignored.contains(p.as_str()))
         .collect();
     assert!(
         unmapped.is_empty(),
-        "JSON Schema properties with no proto field: map them in grpc/convert.rs (and the .proto) or add them to IGNORED with a reason: {unmapped:#?}"
+        "JSON Schema properties with no proto field: map them in grpc/convert.rs and grpc/mapping.rs (and the .proto) or add them to IGNORED with a reason: {unmapped:#?}"
     );
     let known: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
     let stale: Vec<&&str> = mapped
@@ -129,7 +129,7 @@ fn every_schema_property_is_mapped_or_ignored() {
 #[test]
 fn every_mapped_proto_field_exists() {
     let fds = FileDescriptorSet::decode(proto::FILE_DESCRIPTOR_SET).unwrap();
-    let missing: Vec<&str> = convert::MAPPED
+    let missing: Vec<&str> = mapping::MAPPED
         .iter()
         .map(|(_, proto)| *proto)
         .filter(|p| !proto_path_exists(&fds, p))

@@ -20,6 +20,7 @@ pub mod deadline;
 mod drift;
 mod executions;
 mod jobs;
+pub mod mapping;
 pub mod serve;
 pub mod status;
 mod watch;
