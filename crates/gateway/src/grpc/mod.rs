@@ -11,7 +11,26 @@
 //! reflection.
 //!
 //! [`proto`] is also the Rust client other services link:
-//! `blaxel_gateway::grpc::proto::job_execution_service_client::JobExecutionServiceClient`.
+//!
+//! ```no_run
+//! use blaxel_gateway::grpc::proto::{
+//!     ListJobExecutionsRequest, job_execution_service_client::JobExecutionServiceClient,
+//! };
+//!
+//! # async fn list() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut client = JobExecutionServiceClient::connect("http://127.0.0.1:50051").await?;
+//! let mut request = tonic::Request::new(ListJobExecutionsRequest {
+//!     parent: "jobs/data-processing-job".into(),
+//!     page_size: 20,
+//!     ..Default::default()
+//! });
+//! request.metadata_mut().insert("authorization", "Bearer dev-token".parse()?);
+//! request.set_timeout(std::time::Duration::from_secs(2));
+//! let page = client.list_job_executions(request).await?.into_inner();
+//! println!("{} of {}; next: {}", page.job_executions.len(), page.total_size, page.next_page_token);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod args;
 pub mod convert;

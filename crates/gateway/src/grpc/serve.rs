@@ -109,7 +109,12 @@ impl GrpcServer {
             .add_service(reflection_v1alpha)
             .add_service(executions)
             .add_service(jobs)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), drain)
+            .serve_with_incoming_shutdown(
+                // No Nagle: HTTP/2 writes a response's HEADERS and DATA apart, and a delayed ACK
+                // would hold the second for 40 ms.
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                drain,
+            )
             .await
     }
 }
