@@ -1,7 +1,7 @@
 //! Shared harness: an emulator and gateways on 127.0.0.1:0, a GraphQL client, and helpers.
 
 use blaxel_emulator::{EmulatorConfig, EmulatorHandle};
-use blaxel_gateway::{AppState, Config};
+use blaxel_gateway::{AppState, Config, http::FrontendConfig};
 use blaxel_transport::Client;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -56,8 +56,18 @@ impl Drop for Gateway {
 
 /// Starts a gateway over `upstream` (an emulator base URL) with `config`.
 pub async fn gateway(upstream: &str, config: Config) -> Gateway {
+    let frontend = config.frontend(None);
+    gateway_with_frontend(upstream, config, frontend).await
+}
+
+/// Starts a gateway over `upstream` with `config` and the browser-facing settings `frontend`.
+pub async fn gateway_with_frontend(
+    upstream: &str,
+    config: Config,
+    frontend: FrontendConfig,
+) -> Gateway {
     let client = Client::new(config.client_config(upstream)).expect("client");
-    let state = AppState::new(client, config.limits(), None);
+    let state = AppState::new(client, config.limits(), None).with_frontend(frontend);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -90,8 +100,18 @@ impl Env {
 
     /// Emulator with `config`, gateway with `options`.
     pub async fn with(config: EmulatorConfig, options: Config) -> Env {
+        let frontend = options.frontend(None);
+        Self::with_frontend(config, options, frontend).await
+    }
+
+    /// Emulator with `config`, gateway with `options` and the browser-facing `frontend`.
+    pub async fn with_frontend(
+        config: EmulatorConfig,
+        options: Config,
+        frontend: FrontendConfig,
+    ) -> Env {
         let emulator = blaxel_emulator::spawn(config).await.expect("emulator");
-        let gateway = gateway(&emulator.base_url(), options).await;
+        let gateway = gateway_with_frontend(&emulator.base_url(), options, frontend).await;
         Env {
             emulator,
             gateway,
@@ -139,6 +159,17 @@ pub async fn post(
     let body: Value = resp.json().await.expect("JSON body");
     assert!(status.is_success(), "HTTP {status}: {body}");
     body
+}
+
+/// `createJobExecution` of `data-processing-job` with `input`, selecting the global id, status,
+/// metadata and spec; returns the whole response.
+pub async fn create_execution(env: &Env, input: Value) -> Value {
+    const CREATE: &str = r#"mutation($input: CreateJobExecutionInput!) {
+      createJobExecution(jobName: "data-processing-job", input: $input) {
+        id status metadata { id job createdAt } spec { memoryOverride envOverride taskCount }
+      }
+    }"#;
+    env.gql(CREATE, json!({"input": input})).await
 }
 
 /// The `extensions.code` of every error of a response.

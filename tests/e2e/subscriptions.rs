@@ -17,6 +17,9 @@ const WATCH: &str = r#"subscription($job: String!, $id: String!) {
   jobExecutionUpdated(jobName: $job, id: $id) { status stats { total success } }
 }"#;
 
+/// Clock advances (seconds) and the status each one reaches, for a one-task execution.
+const TRANSITIONS: [(i64, &str); 3] = [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")];
+
 /// Longest wait for one event: a bound against hangs, never a timing assertion.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -108,14 +111,7 @@ impl Sse {
 
 /// Creates execution `id` (one task: queued 2 s, pending 3 s, then running 10 to 60 s).
 async fn create(env: &Env, id: &str) {
-    let resp = env
-        .gql(
-            r#"mutation($id: String!) {
-                 createJobExecution(jobName: "data-processing-job", input: {executionId: $id}) { id }
-               }"#,
-            json!({"id": id}),
-        )
-        .await;
+    let resp = create_execution(env, json!({"executionId": id})).await;
     assert!(resp["errors"].is_null(), "{resp}");
 }
 
@@ -125,11 +121,40 @@ async fn sse_sees_every_transition_in_order_then_completes() {
     create(&env, "live").await;
     let mut sse = Sse::watch(&env, "live").await;
     assert_eq!(sse.status().await, "QUEUED");
-    for (advance, expected) in [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")] {
+    for (advance, expected) in TRANSITIONS {
         env.emulator.emulator().advance_clock(advance);
         assert_eq!(sse.status().await, expected);
     }
     sse.completes().await;
+    // The same as the browser's EventSource asks: a GET.
+    let mut get = Sse {
+        response: env
+            .http
+            .get(&env.gateway.url)
+            .header("accept", "text/event-stream")
+            .query(&[
+                ("query", WATCH),
+                ("variables", &json!({"job": JOB, "id": "live"}).to_string()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+        buffer: String::new(),
+    };
+    assert_eq!(get.status().await, "SUCCEEDED");
+    get.completes().await;
+    let mutation = env
+        .http
+        .get(&env.gateway.url)
+        .header("accept", "text/event-stream")
+        .query(&[(
+            "query",
+            "mutation { cancelJobExecution(jobName: \"j\", id: \"i\") { status } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
     // A query over SSE: one `next`, then `complete`.
     let mut query = Sse::open(&env, "{ jobs(first: 1) { totalCount } }", json!({}), &[]).await;
     assert!(query.next().await["data"]["jobs"]["totalCount"].is_i64());
@@ -220,33 +245,46 @@ async fn subscriptions_per_credential_are_limited() {
     drop(held);
 }
 
-/// A WebSocket to the gateway speaking `protocol`, initialised with `init`.
-async fn websocket(
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket to the gateway speaking `protocol`, opened from page `origin` (if any), after
+/// `connection_init` with `init`; returns the socket and the server's first answer.
+async fn websocket_from(
     env: &Env,
     protocol: &str,
+    origin: Option<&str>,
     init: Value,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+) -> (Ws, Result<Value, Option<u16>>) {
     let url = env.gateway.url.replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
     request
         .headers_mut()
         .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
     let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
     let init = json!({"type": "connection_init", "payload": init});
     ws.send(Message::Text(init.to_string().into()))
         .await
         .unwrap();
-    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+    let answer = receive(&mut ws).await;
+    (ws, answer)
+}
+
+/// A WebSocket to the gateway speaking `protocol`, initialised with `init` and acknowledged.
+async fn websocket(env: &Env, protocol: &str, init: Value) -> Ws {
+    let (ws, answer) = websocket_from(env, protocol, None, init).await;
+    assert_eq!(answer.unwrap()["type"], "connection_ack");
     ws
 }
 
-/// The next JSON message, skipping keep-alives; `None` when the socket closes (its close code).
-async fn receive(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Result<Value, Option<u16>> {
+/// The next JSON message, skipping keep-alives; `Err` when the socket closes (its close code).
+async fn receive(ws: &mut Ws) -> Result<Value, Option<u16>> {
     loop {
         let message = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -308,7 +346,7 @@ async fn websocket_protocols_see_every_transition_and_complete() {
         assert_eq!(refused["id"], "2");
         assert_eq!(codes(&refused["payload"]), ["RATE_LIMITED"], "{refused}");
         assert_eq!(receive(&mut ws).await.unwrap()["type"], "complete");
-        for (advance, expected) in [(2, "PENDING"), (3, "RUNNING"), (120, "SUCCEEDED")] {
+        for (advance, expected) in TRANSITIONS {
             env.emulator.emulator().advance_clock(advance);
             let message = receive(&mut ws).await.unwrap();
             assert_eq!(message["id"], "1");
@@ -343,4 +381,75 @@ async fn a_drain_ends_open_subscriptions_cleanly() {
     assert_eq!(codes(&closed["payload"]), ["STREAM_CLOSED"], "{closed}");
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "complete");
     assert_eq!(receive(&mut ws).await.unwrap_err(), Some(1001));
+}
+
+#[tokio::test]
+async fn keepalives_flow_while_nothing_changes() {
+    let options = Config {
+        subscription_keepalive_ms: 100,
+        ..options()
+    };
+    let env = Env::with(emulator_config(0), options).await;
+    create(&env, "idle").await;
+    let mut sse = Sse::watch(&env, "idle").await;
+    assert_eq!(sse.status().await, "QUEUED");
+    let chunk = tokio::time::timeout(WAIT, sse.response.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(chunk.starts_with(b":"), "an SSE comment: {chunk:?}");
+    for (protocol, keepalive) in [("graphql-transport-ws", "ping"), ("graphql-ws", "ka")] {
+        let mut ws = websocket(&env, protocol, json!({})).await;
+        let message = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+        let Some(Ok(Message::Text(text))) = message else {
+            panic!("{message:?}");
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["type"], keepalive, "{protocol}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_posted_without_a_stream_is_refused_with_a_code() {
+    let env = Env::start(emulator_config(0)).await;
+    let resp = env
+        .gql(WATCH, json!({"job": JOB, "id": "exec-abc123"}))
+        .await;
+    assert_eq!(codes(&resp), ["BAD_USER_INPUT"], "{resp}");
+    assert_eq!(env.upstream(route::GET_EXECUTION), 0);
+}
+
+#[tokio::test]
+async fn a_page_of_another_origin_must_bring_its_own_token() {
+    let env = Env::start(emulator_config(0)).await;
+    let evil = Some("https://evil.example");
+    // The configured token is not lent to another origin's page.
+    let (_ws, refused) = websocket_from(&env, "graphql-transport-ws", evil, json!({})).await;
+    assert_eq!(refused.unwrap_err(), Some(1002));
+    let (_ws, legacy) = websocket_from(&env, "graphql-ws", evil, json!({})).await;
+    assert_eq!(legacy.unwrap()["type"], "connection_error");
+    let own = json!({"Authorization": "Bearer dev-token"});
+    let (_ws, accepted) = websocket_from(&env, "graphql-transport-ws", evil, own).await;
+    assert_eq!(accepted.unwrap()["type"], "connection_ack");
+    let host = env.gateway.base.clone();
+    let (_ws, same) = websocket_from(&env, "graphql-transport-ws", Some(&host), json!({})).await;
+    assert_eq!(same.unwrap()["type"], "connection_ack");
+}
+
+#[tokio::test]
+async fn a_stream_posted_as_a_simple_cross_site_request_is_refused() {
+    let env = Env::start(emulator_config(0)).await;
+    let mutation = r#"{"query":"mutation { cancelJobExecution(jobName: \"data-processing-job\", id: \"exec-abc123\") { status } }"}"#;
+    let resp = env
+        .http
+        .post(&env.gateway.url)
+        .header("accept", "text/event-stream")
+        .header("content-type", "text/plain")
+        .body(mutation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(env.upstream(route::CANCEL_EXECUTION), 0);
 }

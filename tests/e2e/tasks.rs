@@ -23,14 +23,7 @@ const TASKS: &str = r#"query($job: String!, $id: String!, $first: Int, $after: S
 /// Creates execution `id` with `n` tasks.
 async fn create(env: &Env, id: &str, n: usize) {
     let tasks: Vec<Value> = (0..n).map(|i| json!({"i": i})).collect();
-    let resp = env
-        .gql(
-            r#"mutation($input: CreateJobExecutionInput!) {
-                 createJobExecution(jobName: "data-processing-job", input: $input) { id }
-               }"#,
-            json!({"input": {"executionId": id, "tasks": tasks}}),
-        )
-        .await;
+    let resp = create_execution(env, json!({"executionId": id, "tasks": tasks})).await;
     assert!(resp["errors"].is_null(), "{resp}");
 }
 
@@ -182,4 +175,20 @@ async fn foreign_cursors_are_refused_before_any_upstream_call() {
         .gql(TASKS, json!({"job": JOB, "id": "one", "first": -1}))
         .await;
     assert_eq!(codes(&negative), ["BAD_USER_INPUT"], "{negative}");
+}
+
+#[tokio::test]
+async fn tasks_of_every_execution_of_a_page_cost_what_they_fetch() {
+    let env = Env::start(emulator_config(5)).await;
+    let resp = env
+        .gql(
+            r#"{ jobExecutions(jobName: "data-processing-job", first: 500) {
+                   edges { node { tasksConnection(first: 200) { edges { node { status } } } } }
+                 } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&resp), ["QUERY_TOO_COMPLEX"], "{resp}");
+    assert_eq!(env.upstream(route::LIST_EXECUTIONS), 0);
+    assert_eq!(env.upstream(route::LIST_TASKS), 0);
 }

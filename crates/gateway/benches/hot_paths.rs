@@ -110,7 +110,7 @@ fn execute(c: &mut Criterion) {
             },
         };
         let request = || {
-            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8);
+            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8, 100);
             rt.block_on(loader.prime_executions_page(key.clone(), page.clone()));
             Request::new(query.as_str())
                 .data(Caller::default())

@@ -11,7 +11,11 @@ use blaxel_models::ApiVersion;
 use blaxel_transport::{CircuitBreakerConfig, ClientConfig, RetryBudget, RetryPolicy, Token};
 use clap::Parser;
 
-use crate::{limits::Limits, watch::WatchLimits};
+use crate::{
+    http::{AllowedOrigins, ApqLimits, FrontendConfig, GraphiqlConfig, TrustedDocuments},
+    limits::Limits,
+    watch::WatchLimits,
+};
 
 /// GraphQL gateway over Blaxel's jobs API: job executions as a Relay connection.
 #[derive(Parser, Debug, Clone)]
@@ -118,6 +122,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub per_request_concurrency: u64,
 
+    /// Requests of one credential (token and workspace) run at once; the others wait their turn
+    /// within their deadline, so one caller cannot starve the others (1 to 10000).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_concurrent_per_credential: u64,
+
     /// Largest `first` served; pages past 100 follow upstream cursors (1 to 10000).
     #[arg(long, env = "GATEWAY_MAX_FIRST", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -143,6 +153,28 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024,
           value_parser = clap::value_parser!(u64).range(64..=16 * 1024 * 1024))]
     pub max_document_bytes: u64,
+
+    /// Most fields of an operation once fragments are expanded (1 to 1000000).
+    #[arg(long, env = "GATEWAY_MAX_FIELDS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_fields: u64,
+
+    /// Most upstream calls one request may cause (a batch: all its operations together),
+    /// priced before any call and counted as they happen (1 to 100000).
+    #[arg(long, env = "GATEWAY_MAX_UPSTREAM_CALLS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_upstream_calls: u64,
+
+    /// Largest response, bytes: estimated before execution, measured after (1024 to
+    /// 1073741824).
+    #[arg(long, env = "GATEWAY_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub max_response_bytes: u64,
+
+    /// Most operations in one batched request (1 to 1000).
+    #[arg(long, env = "GATEWAY_MAX_BATCH", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub max_batch: u64,
 
     /// Largest request body, bytes (64 to 67108864).
     #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
@@ -178,6 +210,37 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub subscription_keepalive_ms: u64,
 
+    /// Origins allowed to call the gateway from a browser (CORS): a comma-separated list of
+    /// `scheme://host[:port]`, or `*` for any. Unset: no CORS headers, so browsers allow only
+    /// same-origin pages.
+    #[arg(long, env = "GATEWAY_CORS_ALLOW_ORIGIN", value_parser = allowed_origins)]
+    pub cors_allow_origin: Option<AllowedOrigins>,
+
+    /// Serve GraphiQL (embedded, no external URL) at GET /graphql to browsers.
+    #[arg(long, env = "GATEWAY_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
+    /// Answer introspection queries (__schema, __type); turn off for locked-down deployments.
+    #[arg(long, env = "GATEWAY_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Automatic Persisted Queries: most documents kept, least recently used evicted
+    /// (1 to 1000000).
+    #[arg(long, env = "GATEWAY_APQ_MAX_ENTRIES", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub apq_max_entries: u64,
+
+    /// Automatic Persisted Queries: most bytes of query text kept in total (1024 to
+    /// 1073741824).
+    #[arg(long, env = "GATEWAY_APQ_MAX_BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub apq_max_bytes: u64,
+
+    /// Trusted documents: a JSON manifest of the only operations allowed (Apollo's persisted
+    /// query manifest, or a map from SHA-256 id to document). Unset: any operation.
+    #[arg(long, env = "GATEWAY_TRUSTED_DOCUMENTS", value_parser = trusted_documents)]
+    pub trusted_documents: Option<TrustedDocuments>,
+
     /// Seed of the embedded emulator's demo data (only without --upstream).
     #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
     pub emulator_seed: u64,
@@ -191,6 +254,14 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_WORKER_THREADS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=1024))]
     pub worker_threads: u64,
+}
+
+fn allowed_origins(raw: &str) -> Result<AllowedOrigins, String> {
+    AllowedOrigins::parse(raw).map_err(|e| e.to_string())
+}
+
+fn trusted_documents(path: &str) -> Result<TrustedDocuments, String> {
+    TrustedDocuments::load(path).map_err(|e| e.to_string())
 }
 
 /// Empty text counts as unset: `BLAXEL_API_URL=""` means "no upstream", as compose files write.
@@ -285,8 +356,13 @@ impl Config {
             max_aliases: to_usize(self.max_aliases),
             max_document_bytes: to_usize(self.max_document_bytes),
             max_body_bytes: to_usize(self.max_body_bytes),
+            max_fields: self.max_fields,
+            max_upstream_calls: self.max_upstream_calls,
+            max_response_bytes: self.max_response_bytes,
+            max_batch: to_usize(self.max_batch),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             per_request_concurrency: to_usize(self.per_request_concurrency),
+            per_credential_concurrency: to_usize(self.max_concurrent_per_credential),
             watch: WatchLimits {
                 poll_interval: Duration::from_millis(self.subscription_poll_ms),
                 max_per_connection: to_usize(self.subscription_max_per_connection),
@@ -294,6 +370,24 @@ impl Config {
                 max_lifetime: Duration::from_secs(self.subscription_max_lifetime_secs),
                 keepalive: Duration::from_millis(self.subscription_keepalive_ms),
             },
+        }
+    }
+
+    /// The browser-facing settings; `graphiql_headers` prefill GraphiQL's headers (the demo
+    /// credential over the embedded emulator).
+    pub fn frontend(&self, graphiql_headers: Option<String>) -> FrontendConfig {
+        FrontendConfig {
+            cors_allow_origin: self.cors_allow_origin.clone(),
+            graphiql: self.graphiql,
+            graphiql_config: GraphiqlConfig {
+                default_headers: graphiql_headers,
+            },
+            introspection: self.introspection,
+            apq: ApqLimits {
+                max_entries: to_usize(self.apq_max_entries),
+                max_bytes: to_usize(self.apq_max_bytes),
+            },
+            trusted_documents: self.trusted_documents.clone(),
         }
     }
 

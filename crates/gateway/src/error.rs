@@ -157,6 +157,20 @@ impl Error {
     }
 }
 
+/// The JSON kind of `value` ("a string", "an object", ...), for error messages that must not
+/// echo the value itself.
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Longest part of an upstream text quoted in a gateway error, in characters.
 pub const MAX_UPSTREAM_MESSAGE_CHARS: usize = 200;
 
@@ -217,7 +231,13 @@ impl Error {
             PaginateError::LegacyUnsupported => Self::bad_input(
                 "`sort` and `query` need Blaxel-Version 2026-04-28 or later; this gateway is configured for the legacy API, which lists newest first without search",
             ),
-            PaginateError::Upstream(e) => Self::upstream(&e),
+            PaginateError::Load(e) => (*e).clone(),
+            PaginateError::AnchorLost => Self::new(
+                Code::CursorInvalid,
+                format!(
+                    "`{arg}`: the item this cursor follows was deleted, or moved too far since (new items arrived); restart from the first page or from a page's endCursor"
+                ),
+            ),
             PaginateError::NoProgress => Self::new(
                 Code::UpstreamError,
                 "the Blaxel API repeated a page cursor; the listing cannot advance",

@@ -1,7 +1,8 @@
 //! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection, and
 //! the same data over gRPC ([`grpc`], package `blaxel.jobs.v1`) on a second listener.
 //!
-//! One core, faces over it. A request flows: [`http`] (body limit, timeout) -> [`caller`] (who is
+//! One core, faces over it. A request flows: [`http`] (body limit, timeout; GraphQL over HTTP,
+//! CORS, GraphiQL, persisted queries, compression) -> [`caller`] (who is
 //! calling, once) -> the GraphQL face [`graphql`] (document limits, resolvers) -> [`pagination`]
 //! (arguments, stateless cursors, the slice over upstream page cursors) -> the request's
 //! DataLoaders ([`loader`]) -> `blaxel-transport` -> the Blaxel API (or the embedded emulator)
@@ -12,6 +13,7 @@
 pub mod caller;
 pub mod config;
 pub mod error;
+pub mod fairness;
 pub mod graphql;
 pub mod grpc;
 pub mod http;
@@ -21,7 +23,7 @@ pub mod pagination;
 pub mod watch;
 pub mod write;
 
-use std::{future::Future, sync::OnceLock};
+use std::{future::Future, sync::OnceLock, time::Duration};
 
 pub use caller::Caller;
 pub use config::{Config, GrpcListen};
@@ -38,8 +40,16 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// How long a client may take to send a request's headers; past it the connection is closed.
+/// (The body is read within the request timeout, see [`http::guard`].)
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves the gateway on `listener` until `shutdown` completes, then drains: open subscriptions
 /// end with `STREAM_CLOSED` ([`watch::Watcher::drain`]) and in-flight requests finish.
+///
+/// Each connection speaks HTTP/1.1 (with upgrades, for WebSockets) or HTTP/2, and must send its
+/// request headers within [`HEADER_READ_TIMEOUT`]: a client that trickles its headers holds a
+/// connection for that long at most.
 ///
 /// # Errors
 /// The I/O error that stopped the server.
@@ -48,11 +58,48 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        service::TowerToHyperService,
+    };
+
     let watcher = state.watcher().clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            watcher.drain();
-        })
-        .await
+    let router = app(state);
+    let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: back off, keep serving the others.
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    watcher.drain();
+    graceful.shutdown().await;
+    Ok(())
 }

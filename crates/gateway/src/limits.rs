@@ -20,10 +20,20 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// Largest request body, bytes. Default 256 KiB.
     pub max_body_bytes: usize,
+    /// Most fields of an operation once fragments are expanded. Default 2,000.
+    pub max_fields: u64,
+    /// Most upstream calls of one request (a batch: all its operations). Default 100.
+    pub max_upstream_calls: u64,
+    /// Largest response, bytes (estimated before, measured after). Default 4 MiB.
+    pub max_response_bytes: u64,
+    /// Most operations in a batch. Default 10.
+    pub max_batch: usize,
     /// Whole-request timeout; also the bound on one upstream call with its retries. Default 30 s.
     pub request_timeout: Duration,
     /// Upstream calls in flight for one request. Default 8.
     pub per_request_concurrency: usize,
+    /// Requests of one credential running at once (see [`crate::fairness`]). Default 16.
+    pub per_credential_concurrency: usize,
     /// Limits of subscriptions and watches (poll interval, streams per connection and per
     /// credential, lifetime, keep-alives).
     pub watch: crate::watch::WatchLimits,

@@ -14,7 +14,15 @@
 //! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
 //! every field that asked), so one failing key leaves its siblings intact.
 
-use std::{collections::HashMap, future::Future, hash::Hash, sync::Arc};
+use std::{
+    collections::HashMap,
+    future::Future,
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use blaxel_models::{Job, JobExecution, JobExecutionTask, Page, PaginationSort};
 use blaxel_transport::{
@@ -25,8 +33,11 @@ use dataloader::{BatchFn, cached::Loader};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-/// The result of one upstream read, shared by every field that asked for it.
-pub type Loaded<T> = Result<Arc<T>, Arc<UpstreamError>>;
+use crate::error::{Code, Error};
+
+/// The result of one upstream read, shared by every field that asked for it. The error is the
+/// gateway's own (the upstream's, mapped once; or a cap of this request).
+pub type Loaded<T> = Result<Arc<T>, Arc<Error>>;
 
 /// Yields of a load before its batch runs: enough for the sibling fields that async-graphql
 /// polls in the same round to register their keys, and a few microseconds of latency.
@@ -73,14 +84,32 @@ struct Upstream {
     client: Client,
     credentials: Credentials,
     permits: Semaphore,
+    /// Upstream calls made so far by this request, and the most it may make.
+    calls: AtomicU64,
+    max_calls: u64,
 }
 
 impl Upstream {
-    /// Runs one upstream call under the request's concurrency bound.
+    /// Runs one upstream call under the request's concurrency bound and its cap on calls: past
+    /// the cap, nothing is sent and the key answers `QUERY_TOO_COMPLEX` (`maxUpstreamCalls`).
     async fn call<T>(&self, call: impl Future<Output = Result<T, UpstreamError>>) -> Loaded<T> {
+        if self.calls.fetch_add(1, Ordering::Relaxed) >= self.max_calls {
+            metrics::counter!("gateway_limit_refusals_total", "limit" => "maxUpstreamCalls")
+                .increment(1);
+            return Err(Arc::new(Error::too_complex(
+                "maxUpstreamCalls",
+                self.max_calls,
+                format!(
+                    "the request reached its limit of {} upstream calls (maxUpstreamCalls)",
+                    self.max_calls
+                ),
+            )));
+        }
         // The semaphore is never closed, so acquire cannot fail.
         let _permit = self.permits.acquire().await.ok();
-        call.await.map(Arc::new).map_err(Arc::new)
+        call.await
+            .map(Arc::new)
+            .map_err(|e| Arc::new(Error::upstream(&e)))
     }
 }
 
@@ -182,9 +211,7 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
                         .cloned()
                         .collect();
                     for name in missing {
-                        let not_found = UpstreamError::NotFound {
-                            body: Default::default(),
-                        };
+                        let not_found = Error::new(Code::NotFound, "not found in the Blaxel API");
                         found.insert(name, Err(Arc::new(not_found)));
                     }
                 }
@@ -208,22 +235,32 @@ pub struct RequestLoader {
     jobs_pages: Loader<ListJobsRequest, Loaded<Page<Job>>, EachBatch>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
     tasks_pages: Loader<TasksPage, Loaded<Page<JobExecutionTask>>, EachBatch>,
+    upstream: Arc<Upstream>,
 }
 
 impl RequestLoader {
-    /// Loaders calling `client` with `credentials`, at most `concurrency` calls in flight.
-    pub fn new(client: Client, credentials: Credentials, concurrency: usize) -> Self {
+    /// Loaders calling `client` with `credentials`, at most `concurrency` calls in flight and
+    /// `max_calls` in all.
+    pub fn new(
+        client: Client,
+        credentials: Credentials,
+        concurrency: usize,
+        max_calls: u64,
+    ) -> Self {
         let up = Arc::new(Upstream {
             client,
             credentials,
             permits: Semaphore::new(concurrency.max(1)),
+            calls: AtomicU64::new(0),
+            max_calls,
         });
         Self {
             executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             tasks_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
-            jobs: Loader::new(JobsBatch(up)).with_yield_count(YIELD_COUNT),
+            jobs: Loader::new(JobsBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            upstream: up,
         }
     }
 
@@ -252,9 +289,11 @@ impl RequestLoader {
         settle(self.tasks_pages.try_load(key).await)
     }
 
-    /// Forgets every answer: the next load of any key calls the upstream again. A live stream
-    /// calls it before each of its states, so that the fields of a new state are read anew.
+    /// Forgets every answer: the next load of any key calls the upstream again, and the cap on
+    /// upstream calls starts over. A live stream calls it before each of its states, so that the
+    /// fields of a new state are read anew, within the cap of one request each.
     pub async fn forget(&self) {
+        self.upstream.calls.store(0, Ordering::Relaxed);
         self.executions_pages.clear_all().await;
         self.executions.clear_all().await;
         self.jobs_pages.clear_all().await;
@@ -267,15 +306,21 @@ impl RequestLoader {
     pub async fn prime_executions_page(&self, key: ExecutionsPage, page: Page<JobExecution>) {
         self.executions_pages.prime(key, Ok(Arc::new(page))).await;
     }
+
+    /// Upstream calls this request made (or tried past its cap).
+    pub fn upstream_calls(&self) -> u64 {
+        self.upstream.calls.load(Ordering::Relaxed)
+    }
 }
 
 /// The loader's own error means a batch function left a key unanswered, which ours never do;
 /// it is reported as an upstream failure of that key rather than a panic.
 fn settle<T>(result: Result<Loaded<T>, std::io::Error>) -> Loaded<T> {
     result.unwrap_or_else(|e| {
-        Err(Arc::new(UpstreamError::InvalidRequest {
-            message: format!("the request's loader lost a key: {e}"),
-        }))
+        Err(Arc::new(Error::new(
+            Code::UpstreamError,
+            format!("the request's loader lost a key: {e}"),
+        )))
     })
 }
 
@@ -314,7 +359,7 @@ mod tests {
             ..ClientConfig::new(emulator.base_url())
         })
         .unwrap();
-        let loader = Arc::new(RequestLoader::new(client, Credentials::default(), 8));
+        let loader = Arc::new(RequestLoader::new(client, Credentials::default(), 8, 100));
         let early = tokio::spawn({
             let loader = Arc::clone(&loader);
             async move { loader.execution(key()).await }
@@ -334,8 +379,8 @@ mod tests {
             })
             .await;
         assert!(matches!(
-            missing.as_ref().map_err(|e| &**e),
-            Err(UpstreamError::NotFound { .. })
+            missing.as_ref().map_err(|e| e.code),
+            Err(Code::NotFound)
         ));
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
         assert!(loader.execution(key()).await.is_ok());

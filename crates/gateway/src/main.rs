@@ -66,6 +66,22 @@ async fn embedded_upstream(config: &mut Config) -> anyhow::Result<(String, Optio
     Ok((handle.base_url(), Some(handle)))
 }
 
+/// GraphiQL's prefilled headers over the embedded emulator: its demo credential, so a first
+/// visit runs the default query as is.
+#[cfg(feature = "embedded-emulator")]
+fn demo_headers() -> String {
+    serde_json::json!({
+        "Authorization": format!("Bearer {}", blaxel_emulator::DEMO_TOKEN),
+        "X-Blaxel-Workspace": blaxel_emulator::DEMO_WORKSPACE,
+    })
+    .to_string()
+}
+
+#[cfg(not(feature = "embedded-emulator"))]
+fn demo_headers() -> String {
+    String::new()
+}
+
 #[cfg(not(feature = "embedded-emulator"))]
 async fn embedded_upstream(_: &mut Config) -> anyhow::Result<(String, Option<Embedded>)> {
     anyhow::bail!(
@@ -80,7 +96,9 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     };
     let client =
         Client::new(config.client_config(&base_url)).context("build the upstream client")?;
-    let state = AppState::new(client, config.limits(), blaxel_gateway::metrics_handle());
+    let graphiql_headers = emulator.is_some().then(demo_headers);
+    let state = AppState::new(client, config.limits(), blaxel_gateway::metrics_handle())
+        .with_frontend(config.frontend(graphiql_headers));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("bind {}", config.listen))?;

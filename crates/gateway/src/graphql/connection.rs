@@ -4,26 +4,43 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    OutputType, SimpleObject,
+    Context, Object, OutputType,
     connection::{Connection, Edge, EmptyFields},
 };
 use blaxel_models::Page;
 
-use super::{job::Job, walk::ExecutionNode};
+use super::{fields::int32, job::Job, walk::ExecutionNode};
 use crate::pagination::Paginated;
 
 /// Extra fields of a connection.
-#[derive(SimpleObject, Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct ConnectionTotal {
-    /// Total items of the listing (upstream `meta.total`): for executions, the job's executions,
-    /// ignoring `query`. Null when the upstream gives none (legacy API versions). A lower bound
-    /// when `totalCountIsPartial` is true.
+    /// Upstream `meta.total`.
     pub total_count: Option<i64>,
     /// True when `totalCount` is a lower bound, not a complete count (upstream
     /// `meta.totalIsPartial`, API version 2026-09-22: counting a very large listing is bounded).
     /// Never render "page X of Y" from a partial total: page with `endCursor` until
     /// `hasNextPage` is false. Null on legacy API versions (no `meta`).
     pub total_count_is_partial: Option<bool>,
+}
+
+#[Object]
+impl ConnectionTotal {
+    /// Total items of the listing (upstream `meta.total`): for executions, the job's executions,
+    /// ignoring `query`. Null when the upstream gives none (legacy API versions), or with an
+    /// error when it is beyond GraphQL's 32-bit `Int`. A lower bound when
+    /// `totalCountIsPartial` is true.
+    async fn total_count(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.total_count)
+    }
+
+    /// True when `totalCount` is a lower bound, not a complete count (upstream
+    /// `meta.totalIsPartial`, API version 2026-09-22: counting a very large listing is bounded).
+    /// Never render "page X of Y" from a partial total: page with `endCursor` until
+    /// `hasNextPage` is false. Null on legacy API versions (no `meta`).
+    async fn total_count_is_partial(&self) -> Option<bool> {
+        self.total_count_is_partial
+    }
 }
 
 /// A page of a job's executions: Relay connection over the upstream cursor pagination.

@@ -163,9 +163,12 @@ model_object! {
         /// edge has its own cursor; cursors are bound to the workspace, job and execution and
         /// refused (`CURSOR_INVALID`) anywhere else. Following `endCursor` with `first: 200`
         /// costs one upstream call per page. Null, with an error, when the listing fails.
-        // No `complexity = "... * child_complexity"` here: inside the macro, hygiene hides
-        // `child_complexity` from this expression; the field costs its selection once.
-        #[graphql(name = "tasksConnection")]
+        // Inside the macro, hygiene hides `child_complexity` from this expression: a task is
+        // costed as TASK_COMPLEXITY (about every field of a task) times `first`.
+        #[graphql(
+            name = "tasksConnection",
+            complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 1000) as usize * TASK_COMPLEXITY"
+        )]
         pub async fn tasks_connection(
             &self,
             ctx: &async_graphql::Context<'_>,
@@ -176,6 +179,10 @@ model_object! {
         }
     }
 }
+
+/// The complexity of one task in `tasksConnection`: about the cost of every field of a task
+/// (a fixed weight: the macro's hygiene hides the selection's own cost from that field).
+pub const TASK_COMPLEXITY: usize = 20;
 
 /// A page of an execution's tasks: Relay connection over the upstream cursor pagination.
 pub type JobExecutionTaskConnection = async_graphql::connection::Connection<
@@ -254,7 +261,7 @@ pub async fn tasks_of<'a>(
         let page = match loader.tasks_page(key).await {
             Ok(page) => page,
             Err(e) => {
-                let err = to_graphql(Error::upstream(&e)).into_server_error(ctx.item.pos);
+                let err = to_graphql((*e).clone()).into_server_error(ctx.item.pos);
                 ctx.add_error(ctx.set_error_path(err));
                 return tasks;
             }

@@ -1,5 +1,6 @@
-//! Operation limits of the GraphQL face, enforced by one async-graphql extension: document size, aliases, depth and
-//! complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
+//! Operation limits of the GraphQL face, enforced by one async-graphql extension: document size,
+//! the cost model ([`super::cost`]: aliases and fields with fragments expanded, upstream calls,
+//! response size), depth and complexity. Each error has `extensions.code = QUERY_TOO_COMPLEX` and names the limit, its
 //! value and what the operation asked for (in the message, and as `extensions.limit` and
 //! `extensions.max`).
 //!
@@ -11,15 +12,17 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-        NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest,
+        NextRequest, NextValidation,
     },
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use super::order::KeyOrder;
+use super::{
+    cost::{self, Cost},
+    order::KeyOrder,
+};
 use crate::{error::Code, limits::Limits};
 
 /// The extension factory enforcing the document limits of [`Limits`].
@@ -64,32 +67,50 @@ fn ensure_code(err: &mut ServerError) {
     extensions.set("code", code.as_str());
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
+/// The first limit of the cost model that `cost` exceeds, as an error naming the limit, its
+/// value and the estimate.
+fn over_budget(cost: &Cost, limits: &Limits) -> Option<ServerError> {
+    let checks = [
+        (
+            "maxAliases",
+            cost.aliases,
+            limits.max_aliases as u64,
+            "aliases (fragments expanded)",
+        ),
+        (
+            "maxFields",
+            cost.fields,
+            limits.max_fields,
+            "fields (fragments expanded)",
+        ),
+        (
+            "maxUpstreamCalls",
+            cost.upstream_calls,
+            limits.max_upstream_calls,
+            "upstream calls (each connection its pages, each lookup one, times its parents' `first`)",
+        ),
+        (
+            "maxResponseBytes",
+            cost.response_bytes,
+            limits.max_response_bytes,
+            "response bytes (estimated)",
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, asked, max, _)| asked > max)
+        .map(|(limit, asked, max, what)| {
+            let asked = if asked == u64::MAX {
+                "more than 18446744073709551614".to_owned()
+            } else {
+                asked.to_string()
+            };
+            too_complex(
+                limit,
+                max as usize,
+                format!("query would cost {asked} {what}, over the limit of {max} ({limit})"),
+            )
         })
-        .sum()
-}
-
-/// Aliased fields in every operation and fragment definition of `doc`.
-pub fn aliases(doc: &ExecutableDocument) -> usize {
-    let ops: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| count_aliases(&f.node.selection_set.node))
-        .sum();
-    ops + fragments
 }
 
 #[async_trait::async_trait]
@@ -100,39 +121,41 @@ impl Extension for LimitsCheck {
         response
     }
 
-    async fn parse_query(
+    /// The document's limits, before async-graphql parses it: its own checks that run right
+    /// after the parse (the recursion depth) follow fragment spreads, so a fragment bomb must be
+    /// refused here. The document is parsed once (kept in the request for async-graphql) and
+    /// priced in time linear in its size.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
         let limits = self.limits;
-        if query.len() > limits.max_document_bytes {
+        let size = request.query.len();
+        if size > limits.max_document_bytes {
             return Err(too_complex(
                 "maxDocumentBytes",
                 limits.max_document_bytes,
                 format!(
-                    "query document is {} bytes, over the limit of {} bytes (maxDocumentBytes)",
-                    query.len(),
+                    "query document is {size} bytes, over the limit of {} bytes (maxDocumentBytes)",
                     limits.max_document_bytes
                 ),
             ));
         }
-        let doc = next.run(ctx, query, variables).await?;
-        let aliases = aliases(&doc);
-        if aliases > limits.max_aliases {
-            return Err(too_complex(
-                "maxAliases",
-                limits.max_aliases,
-                format!(
-                    "query uses {aliases} aliases, over the limit of {} (maxAliases)",
-                    limits.max_aliases
-                ),
-            ));
+        let variables = std::mem::take(&mut request.variables);
+        // A document that does not parse is left to async-graphql, which reports the error.
+        if let Ok(doc) = request.parsed_query() {
+            let cost = cost::price(doc, &variables, limits.max_first);
+            if let Some(err) = over_budget(&cost, &limits) {
+                metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
+                    .increment(1);
+                return Err(err);
+            }
+            *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(doc));
         }
-        *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(&doc));
-        Ok(doc)
+        request.variables = variables;
+        next.run(ctx, request).await
     }
 
     async fn execute(
@@ -182,4 +205,13 @@ impl Extension for LimitsCheck {
         }
         Ok(result)
     }
+}
+
+/// The `limit` extension of a limit error, for metrics.
+fn limit_name(err: &ServerError) -> String {
+    err.extensions
+        .as_ref()
+        .and_then(|e| e.get("limit"))
+        .map(|v| v.to_string().trim_matches('"').to_owned())
+        .unwrap_or_default()
 }

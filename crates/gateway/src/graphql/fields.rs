@@ -16,7 +16,7 @@
 //!
 //! | kind | getter gives | GraphQL type |
 //! |---|---|---|
-//! | `int` | `Option<i64>` | `Int` |
+//! | `int` | `Option<i64>` | `Int` (32-bit: a larger value is null with an error, see [`int32`]) |
 //! | `str` | `Option<&str>` | `String` |
 //! | `time` | `Option<&str>` (upstream text) | `DateTime` (normalised; an unreadable value is a field error) |
 //! | `object(W)` | `&M` | `W!` where `W<'_>(&M)` |
@@ -30,7 +30,7 @@
 //! Fields with arguments or that load more data are written by hand in an `@extra { ... }` block
 //! at the end of the invocation (the `@` tells it from a field name): the walk does not know them and hands such selections to the resolvers.
 
-use async_graphql::{Json, Result};
+use async_graphql::{Context, Json, Result};
 use blaxel_models::EnvOverride;
 
 use super::error::to_graphql;
@@ -42,6 +42,33 @@ pub trait HasModel {
     type Model;
     /// The model this object shows.
     fn model(&self) -> &Self::Model;
+}
+
+/// A count served as GraphQL's `Int`, which is 32-bit: a value beyond it is `null` with an
+/// `UPSTREAM_ERROR` that names it (added at this field's path), never a wrong number nor one
+/// that typed clients cannot read.
+pub fn int32(ctx: &Context<'_>, value: Option<i64>) -> Option<i32> {
+    value.and_then(|v| {
+        i32::try_from(v)
+            .map_err(|_| {
+                let err = to_graphql(out_of_range(v)).into_server_error(ctx.item.pos);
+                ctx.add_error(ctx.set_error_path(err));
+            })
+            .ok()
+    })
+}
+
+/// [`int32`] for a non-null field: a value beyond 32 bits is a field error (its parent is
+/// nulled, as GraphQL prescribes for a failed non-null field).
+pub fn strict_int32(value: i64) -> Result<i32> {
+    i32::try_from(value).map_err(|_| to_graphql(out_of_range(value)))
+}
+
+fn out_of_range(value: i64) -> Error {
+    Error::new(
+        Code::UpstreamError,
+        format!("the upstream sent {value}, beyond GraphQL's 32-bit Int: served as null"),
+    )
 }
 
 /// The `envOverride` value: the upstream sends an object or a string holding one; both are
@@ -62,7 +89,7 @@ pub fn env_override(
 
 /// The GraphQL type of a field of `kind`.
 macro_rules! field_type {
-    (int) => { Option<i64> };
+    (int) => { Option<i32> };
     (str) => { Option<&str> };
     (time) => { async_graphql::Result<Option<$crate::graphql::scalars::DateTime>> };
     (object $w:ident) => { $w<'_> };
@@ -78,7 +105,7 @@ macro_rules! field_type {
 /// failed nullable field is `null` in place with its error (see [`super::error::or_null`]).
 macro_rules! field_resolve {
     (int, $v:expr, $ctx:ident) => {
-        $v
+        $crate::graphql::fields::int32($ctx, $v)
     };
     (str, $v:expr, $ctx:ident) => {
         $v
@@ -119,7 +146,7 @@ macro_rules! field_resolve {
 /// resolvers then answer, with their errors and paths).
 macro_rules! field_walk {
     (int, $v:expr, $walk:ident, $set:ident) => {
-        $crate::graphql::walk::int($v)
+        $crate::graphql::walk::int($v)?
     };
     (str, $v:expr, $walk:ident, $set:ident) => {
         $crate::graphql::walk::string($v)

@@ -8,6 +8,7 @@ use blaxel_models as models;
 use super::{
     connection::JobExecutionConnection,
     error::or_null,
+    fields::{int32, strict_int32},
     node::{JOB_KIND, global_id, id_workspace},
     query::{ConnectionArgs, JobExecutionSort, executions_connection},
     scalars::{DateTime, timestamp},
@@ -294,8 +295,8 @@ pub struct JobRuntime<'a>(&'a models::JobRuntime);
 #[Object]
 impl<'a> JobRuntime<'a> {
     /// Share of VM RAM used as disk, percent (10-95; mk3.1 only).
-    async fn disk_percent(&self) -> Option<i64> {
-        self.0.disk_percent
+    async fn disk_percent(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.disk_percent)
     }
     /// Environment variables.
     async fn envs(&self) -> Vec<Env<'a>> {
@@ -310,12 +311,12 @@ impl<'a> JobRuntime<'a> {
         self.0.image.as_deref()
     }
     /// Retries of a failed task.
-    async fn max_retries(&self) -> Option<i64> {
-        self.0.max_retries
+    async fn max_retries(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.max_retries)
     }
     /// Memory in MB (CPU cores = memory / 2048).
-    async fn memory(&self) -> Option<i64> {
-        self.0.memory
+    async fn memory(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.memory)
     }
     /// Ports.
     async fn ports(&self) -> Vec<Port<'a>> {
@@ -326,8 +327,8 @@ impl<'a> JobRuntime<'a> {
             .unwrap_or_default()
     }
     /// Task timeout in seconds.
-    async fn timeout(&self) -> Option<i64> {
-        self.0.timeout
+    async fn timeout(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.timeout)
     }
 }
 
@@ -364,8 +365,8 @@ impl<'a> Port<'a> {
         self.0.protocol.as_ref().map(|p| p.to_string())
     }
     /// Target port.
-    async fn target(&self) -> i64 {
-        self.0.target
+    async fn target(&self) -> Result<i32> {
+        strict_int32(self.0.target)
     }
 }
 
@@ -415,8 +416,8 @@ impl<'a> TriggerConfiguration<'a> {
         self.0.path.as_deref()
     }
     /// Retries.
-    async fn retry(&self) -> Option<i64> {
-        self.0.retry
+    async fn retry(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.retry)
     }
     /// Cron schedule, e.g. `0 * * * *`.
     async fn schedule(&self) -> Option<&'a str> {
@@ -427,8 +428,8 @@ impl<'a> TriggerConfiguration<'a> {
         self.0.tasks.iter().map(|t| Json(&t.0)).collect()
     }
     /// Timeout of async triggers in seconds (at most 900).
-    async fn timeout(&self) -> Option<i64> {
-        self.0.timeout
+    async fn timeout(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.timeout)
     }
 }
 
@@ -450,8 +451,8 @@ impl<'a> JobVolume<'a> {
         self.0.read_only
     }
     /// Size in MB.
-    async fn size_mb(&self) -> i64 {
-        self.0.size_mb
+    async fn size_mb(&self) -> Result<i32> {
+        strict_int32(self.0.size_mb)
     }
     /// Volume type: `ephemeral`.
     #[graphql(name = "type")]
@@ -474,16 +475,16 @@ impl<'a> RevisionConfiguration<'a> {
         self.0.canary.as_deref()
     }
     /// Canary traffic, percent.
-    async fn canary_percent(&self) -> Option<i64> {
-        self.0.canary_percent
+    async fn canary_percent(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.canary_percent)
     }
     /// Sticky session TTL in seconds (0 = disabled).
-    async fn sticky_session_ttl(&self) -> Option<i64> {
-        self.0.sticky_session_ttl
+    async fn sticky_session_ttl(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.sticky_session_ttl)
     }
     /// Traffic, percent.
-    async fn traffic(&self) -> Option<i64> {
-        self.0.traffic
+    async fn traffic(&self, ctx: &Context<'_>) -> Option<i32> {
+        int32(ctx, self.0.traffic)
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod fields;
 
 pub mod connection;
+pub mod cost;
 pub mod documents;
 pub mod error;
 pub mod execution;

@@ -14,6 +14,7 @@ use blaxel_transport::Client;
 
 use crate::{
     caller::Caller,
+    error::json_kind,
     write::{self, CreateExecution},
 };
 
@@ -51,7 +52,7 @@ impl CreateJobExecutionInput {
                 Value::Object(map) => Ok(map),
                 other => Err(bad_input(format!(
                     "`input.tasks[{i}]` must be a JSON object, got {}",
-                    kind(&other)
+                    json_kind(&other)
                 ))),
             })
             .collect::<Result<Vec<Map<String, Value>>>>()?;
@@ -64,14 +65,14 @@ impl CreateJobExecutionInput {
                     other => Err(bad_input(format!(
                         "`input.env` values must be strings; `{}` is {}",
                         name.chars().take(40).collect::<String>(),
-                        kind(&other)
+                        json_kind(&other)
                     ))),
                 })
                 .collect::<Result<HashMap<String, String>>>()?,
             Some(other) => {
                 return Err(bad_input(format!(
                     "`input.env` must be a JSON object of strings, got {}",
-                    kind(&other)
+                    json_kind(&other)
                 )));
             }
         };
@@ -82,18 +83,6 @@ impl CreateJobExecutionInput {
             memory: self.memory.map(i64::from),
             allow_queue: self.allow_queue,
         })
-    }
-}
-
-/// The JSON kind of `value`, for error messages (never the value itself).
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

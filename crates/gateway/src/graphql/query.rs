@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Result};
 use blaxel_models::PaginationSort;
-use blaxel_transport::Error as UpstreamError;
 
 use super::{
     Settings,
@@ -17,7 +16,7 @@ use super::{
 };
 use crate::{
     caller::Caller,
-    error::Error,
+    error::{Code, Error},
     loader::{ExecutionRef, RequestLoader},
     pagination::{self, JobExecutions, Jobs, Listing, PageArgs, Paginated},
 };
@@ -284,8 +283,8 @@ async fn node(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
 fn found<T>(loaded: crate::loader::Loaded<T>) -> Result<Option<Arc<T>>> {
     match loaded {
         Ok(value) => Ok(Some(value)),
-        Err(e) if matches!(*e, UpstreamError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(to_graphql(Error::upstream(&e))),
+        Err(e) if e.code == Code::NotFound => Ok(None),
+        Err(e) => Err(to_graphql((*e).clone())),
     }
 }
 

@@ -255,9 +255,13 @@ pub fn string(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
-/// An integer, or null.
-pub fn int(n: Option<i64>) -> Value {
-    n.map_or(Value::Null, |n| Value::Number(n.into()))
+/// An integer, or null; `None` (give up: the resolvers answer with an error) beyond GraphQL's
+/// 32-bit `Int`.
+pub fn int(n: Option<i64>) -> Option<Value> {
+    match n {
+        None => Some(Value::Null),
+        Some(n) => i32::try_from(n).ok().map(|n| Value::Number(n.into())),
+    }
 }
 
 /// A timestamp, served normalised; `None` (give up) when it does not parse.
@@ -460,7 +464,7 @@ mod tests {
         }
 
         async fn run(&self, query: &str, walk: bool) -> String {
-            let loader = RequestLoader::new(self.client.clone(), Credentials::default(), 8);
+            let loader = RequestLoader::new(self.client.clone(), Credentials::default(), 8, 100);
             let key = ExecutionsPage {
                 job: JOB.to_owned(),
                 request: ListExecutionsRequest {
@@ -524,6 +528,39 @@ mod tests {
             let resolved = harness.run(&query, false).await;
             assert!(!walked.contains("\"errors\""), "{walked}");
             assert_eq!(walked, resolved, "{selection}");
+        }
+    }
+
+    /// A count beyond GraphQL's 32-bit `Int` (an upstream that sends 2^40) is null with an error
+    /// naming it, in the walk and in the resolvers alike; the other fields are intact.
+    #[tokio::test]
+    async fn counts_beyond_32_bits_are_null_with_an_error() {
+        let mut harness = Harness::new().await;
+        let big = 1_i64 << 40;
+        harness.page.items[0]
+            .stats
+            .get_or_insert_with(Default::default)
+            .total = Some(big);
+        let query = query("nodes { metadata { id } stats { total success } }");
+        for walk in [true, false] {
+            let answer: serde_json::Value =
+                serde_json::from_str(&harness.run(&query, walk).await).unwrap();
+            let first = &answer["data"]["jobExecutions"]["nodes"][0];
+            assert!(first["stats"]["total"].is_null(), "{answer}");
+            assert!(first["stats"]["success"].is_number(), "{answer}");
+            assert!(first["metadata"]["id"].is_string());
+            let error = &answer["errors"][0];
+            assert_eq!(error["extensions"]["code"], "UPSTREAM_ERROR", "{answer}");
+            assert!(
+                error["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&big.to_string())
+            );
+            assert_eq!(
+                error["path"],
+                serde_json::json!(["jobExecutions", "nodes", 0, "stats", "total"])
+            );
         }
     }
 

@@ -20,7 +20,7 @@ impl JobService for GrpcFace {
         &self,
         request: Request<proto::ListJobsRequest>,
     ) -> Result<Response<proto::ListJobsResponse>, Status> {
-        let call = self.call(request.metadata())?;
+        let call = self.call(request.metadata()).await?;
         let req = request.get_ref();
         let args = ListArgs {
             page_size: req.page_size,
@@ -41,14 +41,14 @@ impl JobService for GrpcFace {
         &self,
         request: Request<proto::GetJobRequest>,
     ) -> Result<Response<proto::Job>, Status> {
-        let call = self.call(request.metadata())?;
+        let call = self.call(request.metadata()).await?;
         let name = &request.get_ref().name;
         let [job] = parse_name("name", name, "jobs/{job}")?;
         let found = deadline::within(call.budget, async {
             call.loader
                 .job(job.to_owned())
                 .await
-                .map_err(|e| Failure::from(Error::upstream(&e)).resource(JOB_TYPE, name))
+                .map_err(|e| Failure::from(Error::clone(&e)).resource(JOB_TYPE, name))
         })
         .await?;
         Ok(Response::new(convert::job(&found)))

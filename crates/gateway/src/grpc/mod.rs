@@ -54,7 +54,12 @@ pub use serve::{GrpcServer, serve};
 use status::Failure;
 
 use crate::{
-    AppState, caller::Caller, limits::Limits, loader::RequestLoader, pagination::Contract,
+    AppState,
+    caller::Caller,
+    fairness::{Fairness, Turn},
+    limits::Limits,
+    loader::RequestLoader,
+    pagination::Contract,
 };
 
 /// Messages, services and clients generated from `schema/proto/blaxel/jobs/v1/*.proto`.
@@ -78,6 +83,8 @@ struct Inner {
     client: Client,
     limits: Limits,
     contract: Contract,
+    /// Per-credential turns, shared with the GraphQL face.
+    fairness: Arc<Fairness>,
     /// The shared pollers (the same as the GraphQL subscriptions').
     watcher: crate::watch::Watcher,
     /// Watch streams per client connection.
@@ -89,17 +96,25 @@ pub(crate) struct Call {
     pub(crate) caller: Caller,
     pub(crate) loader: RequestLoader,
     pub(crate) budget: Duration,
+    /// Held while the call runs: the caller's share of the gateway.
+    _turn: Turn,
 }
 
 impl GrpcFace {
     /// The face over the upstream `client` with `limits`, watching through `watcher` (the
     /// configured `Blaxel-Version` decides the listing contract).
-    pub fn new(client: Client, limits: Limits, watcher: crate::watch::Watcher) -> Self {
+    pub fn new(
+        client: Client,
+        limits: Limits,
+        watcher: crate::watch::Watcher,
+        fairness: Arc<Fairness>,
+    ) -> Self {
         let contract = Contract::of(client.config().api_version);
         Self {
             inner: Arc::new(Inner {
                 client,
                 limits,
+                fairness,
                 contract,
                 watcher,
                 connections: watch::Connections::default(),
@@ -107,12 +122,14 @@ impl GrpcFace {
         }
     }
 
-    /// The face over the same client, limits and pollers as the GraphQL face.
+    /// The face over the same client, limits, pollers and per-credential turns as the GraphQL
+    /// face.
     pub fn from_state(state: &AppState) -> Self {
         Self::new(
             state.client().clone(),
             *state.limits(),
             state.watcher().clone(),
+            Arc::clone(state.fairness()),
         )
     }
 
@@ -123,7 +140,9 @@ impl GrpcFace {
 
     /// A call's caller (a malformed credential header is UNAUTHENTICATED, a malformed workspace
     /// INVALID_ARGUMENT), its fresh loaders and its budget.
-    pub(crate) fn call(&self, metadata: &MetadataMap) -> Result<Call, Failure> {
+    /// Waits, within the call's budget, for the caller's turn (see [`crate::fairness`]); the
+    /// wait is taken from the budget the call then has.
+    pub(crate) async fn call(&self, metadata: &MetadataMap) -> Result<Call, Failure> {
         let client = &self.inner.client;
         let caller = Caller::from_headers(
             &metadata.clone().into_headers(),
@@ -134,15 +153,21 @@ impl GrpcFace {
             client.clone(),
             caller.credentials.clone(),
             self.inner.limits.per_request_concurrency,
+            self.inner.limits.max_upstream_calls,
         );
         let budget = deadline::budget(
             deadline::grpc_timeout(metadata),
             self.inner.limits.request_timeout,
         );
+        let started = tokio::time::Instant::now();
+        let turn = tokio::time::timeout(budget, self.inner.fairness.enter(&caller))
+            .await
+            .map_err(|_| deadline::exceeded(budget))?;
         Ok(Call {
             caller,
             loader,
-            budget,
+            budget: budget.saturating_sub(started.elapsed()),
+            _turn: turn,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Body size and whole-request timeout, answered as GraphQL errors rather than bare statuses: a
 //! body over `max_body_bytes` is a 413 `QUERY_TOO_COMPLEX` naming `maxBodyBytes` (checked on
 //! `Content-Length` before reading, and while reading a body without one); a request past
-//! `request_timeout` is a 504 `UPSTREAM_TIMEOUT` naming `requestTimeoutMs`.
+//! `request_timeout`, its body read included, is a 504 `UPSTREAM_TIMEOUT` naming
+//! `requestTimeoutMs`.
 
 use axum::{
     body::Body,
@@ -41,27 +42,32 @@ pub async fn request_limits(State(limits): State<Limits>, req: Request, next: Ne
     if declared.is_some_and(|n| n > max as u64) {
         return too_large(declared);
     }
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, max).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                return too_large(None);
-            }
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                Error {
-                    limit: Some(("maxBodyBytes", max as u64)),
-                    ..Error::bad_input("the request body could not be read")
-                },
-            );
-        }
-    };
-    let req = Request::from_parts(parts, Body::from(bytes));
+    // The body is read within the request's deadline: a client that trickles its body is cut
+    // like a slow upstream.
     let timeout = limits.request_timeout;
-    match tokio::time::timeout(timeout, next.run(req)).await {
+    let work = async move {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, max).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let over = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                if over {
+                    return too_large(None);
+                }
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    Error {
+                        limit: Some(("maxBodyBytes", max as u64)),
+                        ..Error::bad_input("the request body could not be read")
+                    },
+                );
+            }
+        };
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
+    };
+    match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => {
             metrics::counter!("gateway_request_timeouts_total").increment(1);

@@ -46,10 +46,12 @@ impl LiveExecutor {
     /// its own (an operation's answers are never served to another operation).
     fn prepare(&self, request: Request) -> Request {
         let caller = self.caller();
+        let limits = self.state.limits();
         let loader = RequestLoader::new(
             self.state.client().clone(),
             caller.credentials.clone(),
-            self.state.limits().per_request_concurrency,
+            limits.per_request_concurrency,
+            limits.max_upstream_calls,
         );
         request
             .data(caller)

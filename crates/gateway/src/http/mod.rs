@@ -1,36 +1,63 @@
-//! The HTTP side: axum routes over the GraphQL face, health and metrics.
+//! The HTTP face: axum routes over the GraphQL schema, health and metrics.
 //!
-//! Routes: `POST /graphql` and `GET /graphql` (queries; GraphiQL when a browser asks for HTML;
-//! WebSocket upgrades and `Accept: text/event-stream` go to [`subscriptions`]),
-//! `GET /schema.graphql`, `GET /healthz` (the process serves), `GET /readyz` (the upstream
-//! answers), `GET /metrics` (Prometheus text). Every request passes [`guard`] (body size, whole
-//! request timeout) first.
+//! Routes: `POST /graphql` and `GET /graphql` ([`graphql`]: GraphQL over HTTP; GraphiQL when a
+//! browser asks for a page; WebSocket upgrades and `Accept: text/event-stream` go to
+//! [`subscriptions`] first), `/graphiql/*` (its embedded assets), `GET /schema.graphql`,
+//! `GET /healthz` (the process serves), `GET /readyz` (a real request can be served),
+//! `GET /metrics` (Prometheus text). Every request passes [`guard`] (body size, whole-request
+//! timeout); CORS and compression wrap everything ([`frontend::wrap`]).
 
+pub mod apq;
+pub mod cors;
+pub mod csrf;
+pub mod frontend;
+pub mod graphiql;
 pub mod graphql;
 pub mod guard;
 pub mod health;
 pub mod live;
+pub mod negotiation;
+pub mod refusal;
 pub mod subscriptions;
+pub mod trusted;
 pub mod websocket;
 
 use std::sync::Arc;
 
-use axum::{Json, Router, http::StatusCode, middleware, response::IntoResponse, routing::get};
+use axum::{
+    Router,
+    http::{HeaderMap, header},
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
 use blaxel_transport::Client;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+pub use apq::{ApqLimits, ApqStore};
+pub use cors::AllowedOrigins;
+pub use frontend::{Frontend, FrontendConfig};
+pub use graphiql::GraphiqlConfig;
+pub use refusal::{RequestError, error_response};
+pub use trusted::TrustedDocuments;
+
 use crate::{
+    caller::Caller,
     error::Error,
+    fairness::Fairness,
     graphql::{GatewaySchema, documents::DocumentCache},
     limits::Limits,
+    loader::RequestLoader,
     pagination::Contract,
     watch::Watcher,
 };
 
-/// Shared state of the HTTP app: the schema, the upstream client and the limits.
+/// Shared state of the HTTP app: the schema, the upstream client, the limits and the
+/// browser-facing settings.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    frontend: Arc<Frontend>,
 }
 
 struct Inner {
@@ -42,6 +69,8 @@ struct Inner {
     documents: DocumentCache,
     /// The last readiness answer (see [`health::readyz`]).
     readiness: health::Readiness,
+    /// Turns of each credential (see [`crate::fairness`]).
+    fairness: Arc<Fairness>,
     /// The shared pollers of subscriptions and watches.
     watcher: Watcher,
 }
@@ -52,6 +81,7 @@ impl AppState {
     pub fn new(client: Client, limits: Limits, metrics: Option<PrometheusHandle>) -> Self {
         let contract = Contract::of(client.config().api_version);
         let watcher = Watcher::new(client.clone(), limits.watch);
+        let fairness = Arc::new(Fairness::new(limits.per_credential_concurrency));
         Self {
             inner: Arc::new(Inner {
                 schema: crate::graphql::schema(&limits, contract, &watcher),
@@ -61,8 +91,26 @@ impl AppState {
                 client,
                 limits,
                 metrics,
+                fairness,
             }),
+            frontend: Arc::default(),
         }
+    }
+
+    /// The same state with the browser-facing settings of `config`.
+    pub fn with_frontend(mut self, config: FrontendConfig) -> Self {
+        self.frontend = Arc::new(Frontend::new(config));
+        self
+    }
+
+    /// The browser-facing side.
+    pub fn frontend(&self) -> &Frontend {
+        &self.frontend
+    }
+
+    /// The per-credential turns every face takes (see [`crate::fairness`]).
+    pub fn fairness(&self) -> &Arc<Fairness> {
+        &self.inner.fairness
     }
 
     /// The GraphQL schema.
@@ -89,35 +137,79 @@ impl AppState {
 /// The gateway's router. Tests call it directly; the binary serves it.
 pub fn app(state: AppState) -> Router {
     let limits = state.inner.limits;
-    Router::new()
+    let frontend = state.frontend.config.clone();
+    let router = Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_get).post(graphql::graphql_post).layer(
-                middleware::from_fn_with_state(state.clone(), subscriptions::intercept),
-            ),
+            graphql::route().layer(middleware::from_fn_with_state(
+                state.clone(),
+                subscriptions::intercept,
+            )),
         )
-        .route("/schema.graphql", get(graphql::sdl))
+        .route("/schema.graphql", get(sdl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .layer(middleware::from_fn_with_state(
             limits,
             guard::request_limits,
-        ))
-        .with_state(state)
+        ));
+    frontend::wrap(router, &frontend).with_state(state)
 }
 
-/// A whole-request error as a GraphQL response, `{"errors": [{"message", "extensions": {"code",
-/// ...}}]}`, with the HTTP `status`.
-pub fn error_response(status: StatusCode, err: Error) -> axum::response::Response {
-    let mut extensions = serde_json::Map::new();
-    extensions.insert("code".into(), err.code.as_str().into());
-    if let Some((limit, max)) = err.limit {
-        extensions.insert("limit".into(), limit.into());
-        extensions.insert("max".into(), max.into());
+/// Runs `batch` for the caller of `headers` with a fresh set of DataLoaders (one set for the
+/// whole batch: its operations share their upstream reads and the cap on upstream calls).
+///
+/// # Errors
+/// A malformed credential header, or a batch over `maxBatch`, refused before anything runs.
+pub async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    batch: async_graphql::BatchRequest,
+) -> Result<async_graphql::BatchResponse, RequestError> {
+    let limits = state.limits();
+    if let async_graphql::BatchRequest::Batch(requests) = &batch
+        && requests.len() > limits.max_batch
+    {
+        let (n, max) = (requests.len(), limits.max_batch);
+        return Err(Error::too_complex(
+            "maxBatch",
+            max as u64,
+            format!("the batch has {n} operations, over the limit of {max} (maxBatch)"),
+        )
+        .into());
     }
-    let body = serde_json::json!({
-        "errors": [{"message": err.message, "extensions": extensions}],
-    });
-    (status, Json(body)).into_response()
+    let client = state.client();
+    let caller = Caller::from_headers(headers, client.config().workspace.as_deref())
+        .map_err(|e| RequestError::from(Error::from(e)))?;
+    // Waits while this credential already runs its share of requests.
+    let _turn = state.inner.fairness.enter(&caller).await;
+    let loader = RequestLoader::new(
+        client.clone(),
+        caller.credentials.clone(),
+        limits.per_request_concurrency,
+        limits.max_upstream_calls,
+    );
+    let batch = state
+        .inner
+        .documents
+        .attach_batch(batch)
+        .data(caller)
+        .data(Arc::new(loader));
+    let started = std::time::Instant::now();
+    let response = state.schema().execute_batch(batch).await;
+    let ok = response.is_ok();
+    metrics::counter!("gateway_graphql_requests_total", "outcome" => if ok { "ok" } else { "error" })
+        .increment(1);
+    metrics::histogram!("gateway_graphql_request_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
+/// `GET /schema.graphql`: the SDL.
+async fn sdl(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.schema().sdl(),
+    )
 }

@@ -9,6 +9,10 @@
 //! refuse the connection. Every operation gets its own DataLoaders ([`LiveExecutor`]); the
 //! connection holds at most `--subscription-max-per-connection` subscriptions.
 //!
+//! A browser page of another origin (an `Origin` header whose host is not the `Host`) must bring
+//! its own token in `connection_init`: WebSockets escape CORS, and the configured `--token`
+//! would otherwise let any page act with it (cross-site WebSocket hijacking).
+//!
 //! Keep-alives: every `--subscription-keepalive-ms` the server sends `{"type":"ping"}`
 //! (graphql-transport-ws; clients answer `pong`) or `{"type":"ka"}` (graphql-ws). On a drain
 //! the subscriptions end with a `STREAM_CLOSED` error and `complete`, then the server closes
@@ -64,22 +68,38 @@ pub async fn upgrade(state: AppState, req: Request) -> Response {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let keepalive = state.limits().watch.keepalive;
-    let drain = state.watcher().clone();
+    let connection = Connection {
+        default_workspace,
+        cross_origin: cross_origin(&parts.headers),
+        keepalive: state.limits().watch.keepalive,
+        watcher: state.watcher().clone(),
+    };
     let executor = LiveExecutor::new(state, caller);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            serve(
-                socket,
-                executor,
-                protocol,
-                default_workspace,
-                keepalive,
-                drain,
-            )
-            .await;
-        })
+        .on_upgrade(move |socket| serve(socket, executor, protocol, connection))
+}
+
+/// True when a browser opened the socket from a page of another origin: the `Origin` header's
+/// host and port differ from the `Host` header.
+fn cross_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// What one connection knows besides its executor.
+struct Connection {
+    default_workspace: Option<String>,
+    cross_origin: bool,
+    keepalive: Duration,
+    watcher: crate::watch::Watcher,
 }
 
 /// The caller named by a `connection_init` payload, if it names credentials.
@@ -126,10 +146,14 @@ async fn serve(
     socket: WebSocket,
     executor: LiveExecutor,
     protocol: WebSocketProtocols,
-    default_workspace: Option<String>,
-    keepalive: Duration,
-    watcher: crate::watch::Watcher,
+    connection: Connection,
 ) {
+    let Connection {
+        default_workspace,
+        cross_origin,
+        keepalive,
+        watcher,
+    } = connection;
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
@@ -146,6 +170,11 @@ async fn serve(
                 Ok(Some(caller)) => init.set_caller(caller),
                 Ok(None) => {}
                 Err(e) => return Err(async_graphql::Error::new(e.message)),
+            }
+            if cross_origin && init.caller().credentials.token.is_none() {
+                return Err(async_graphql::Error::new(
+                    "a WebSocket opened from another origin must send its own credentials in connection_init (`Authorization: Bearer <token>`)",
+                ));
             }
             Ok(Data::default())
         });
@@ -206,5 +235,26 @@ mod tests {
         assert!(init_caller(&json!({}), None).unwrap().is_none());
         assert!(init_caller(&json!(null), None).unwrap().is_none());
         assert!(init_caller(&json!({"authorization": "Basic x y"}), None).is_err());
+    }
+
+    #[test]
+    fn cross_origin_compares_the_origin_with_the_host() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, HeaderValue::from_static(v));
+            }
+            map
+        };
+        assert!(!cross_origin(&headers(&[("host", "gw:8080")])));
+        assert!(!cross_origin(&headers(&[
+            ("host", "gw:8080"),
+            ("origin", "http://gw:8080")
+        ])));
+        assert!(cross_origin(&headers(&[
+            ("host", "gw:8080"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(cross_origin(&headers(&[("origin", "http://gw:8080")])));
     }
 }

@@ -5,8 +5,8 @@ use std::{future::Future, sync::Arc};
 
 use blaxel_models::{Job, JobExecution, JobExecutionTask, Page, PaginationSort};
 use blaxel_transport::{
-    Error as UpstreamError, ListExecutionsRequest, ListJobsRequest, ListTasksRequest,
-    MAX_EXECUTIONS_LIMIT, MAX_SHARED_LIMIT,
+    ListExecutionsRequest, ListJobsRequest, ListTasksRequest, MAX_EXECUTIONS_LIMIT,
+    MAX_SHARED_LIMIT,
 };
 
 use super::{
@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     caller::Caller,
+    error::Error,
     loader::{ExecutionsPage, RequestLoader, TasksPage},
 };
 
@@ -42,7 +43,7 @@ pub trait Listing {
         page: PageRequest,
         sort: PaginationSort,
         query: &str,
-    ) -> impl Future<Output = Result<Arc<Page<Self::Item>>, Arc<UpstreamError>>> + Send;
+    ) -> impl Future<Output = Result<Arc<Page<Self::Item>>, Arc<Error>>> + Send;
 }
 
 /// A served slice and the fingerprint its cursors carry.
@@ -70,10 +71,12 @@ pub enum PaginateError {
     OtherContract,
     /// `sort` or `query` asked of the legacy contract, which ignores both.
     LegacyUnsupported,
-    /// The upstream call failed.
-    Upstream(Arc<UpstreamError>),
+    /// Loading a page failed (the upstream's error, or a cap of the request).
+    Load(Arc<Error>),
     /// The upstream repeated a page cursor.
     NoProgress,
+    /// A mid-page cursor's item is gone or moved too far (see [`super::slice::MAX_ANCHOR_PAGES`]).
+    AnchorLost,
 }
 
 /// Checks the `after` cursor against the listing's binding before any upstream call, then serves
@@ -125,8 +128,9 @@ pub async fn paginate<L: Listing>(
     })
     .await
     .map_err(|e| match e {
-        SliceError::Fetch(e) => PaginateError::Upstream(e),
+        SliceError::Fetch(e) => PaginateError::Load(e),
         SliceError::NoProgress { .. } => PaginateError::NoProgress,
+        SliceError::AnchorLost => PaginateError::AnchorLost,
     })?;
     Ok(Paginated { slice, fingerprint })
 }
@@ -156,7 +160,7 @@ impl Listing for JobExecutions<'_> {
         page: PageRequest,
         sort: PaginationSort,
         query: &str,
-    ) -> Result<Arc<Page<JobExecution>>, Arc<UpstreamError>> {
+    ) -> Result<Arc<Page<JobExecution>>, Arc<Error>> {
         loader
             .executions_page(ExecutionsPage {
                 job: self.job.to_owned(),
@@ -194,7 +198,7 @@ impl Listing for Jobs {
         page: PageRequest,
         sort: PaginationSort,
         query: &str,
-    ) -> Result<Arc<Page<Job>>, Arc<UpstreamError>> {
+    ) -> Result<Arc<Page<Job>>, Arc<Error>> {
         loader
             .jobs_page(ListJobsRequest {
                 limit: Some(page.limit),
@@ -251,7 +255,7 @@ impl Listing for JobExecutionTasks<'_> {
         page: PageRequest,
         sort: PaginationSort,
         query: &str,
-    ) -> Result<Arc<Page<JobExecutionTask>>, Arc<UpstreamError>> {
+    ) -> Result<Arc<Page<JobExecutionTask>>, Arc<Error>> {
         loader
             .tasks_page(TasksPage {
                 job: self.job.to_owned(),

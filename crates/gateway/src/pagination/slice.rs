@@ -26,6 +26,10 @@ use super::{
     cursor::{MAX_SKIP, Position},
 };
 
+/// Pages a resume reads past its own while looking for its anchor (items that arrived at the
+/// head of a `createdAt:desc` listing push it down; 5 pages of 100 follow 400 arrivals or more).
+pub const MAX_ANCHOR_PAGES: u32 = 5;
+
 /// One upstream page request, as [`fetch_slice`] asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest {
@@ -85,6 +89,9 @@ pub enum SliceError<E> {
         /// The cursor that was repeated.
         cursor: String,
     },
+    /// The item a mid-page cursor follows was not found within [`MAX_ANCHOR_PAGES`] pages of
+    /// its position: it was deleted, or more items arrived ahead of it than those pages hold.
+    AnchorLost,
 }
 
 /// Serves `first` items after `start`, fetching upstream pages of at most `max_page` items with
@@ -129,9 +136,15 @@ where
             let mut cursor = cursor;
             let mut skip = u32::from(skip);
             let mut seen = Vec::new();
+            // Pages read past the first while looking for the anchor.
+            let mut searched = 0;
             loop {
                 let need = first - slice.edges.len() as u32;
-                let limit = (skip + need.max(1)).clamp(1, max_page);
+                let limit = if searched > 0 {
+                    max_page
+                } else {
+                    (skip + need.max(1)).clamp(1, max_page)
+                };
                 let request = PageRequest {
                     cursor: (!cursor.is_empty()).then(|| cursor.clone()),
                     limit,
@@ -147,18 +160,43 @@ where
                 let next = page.next_cursor().map(str::to_owned);
                 let items = &page.items;
                 let at_skip = (skip as usize).min(len);
+                // Here with an anchor means it was found (else: continue or error below).
+                let anchored = !anchor.is_empty();
                 // Land right after the anchor when it moved; else trust `skip`.
-                let (start_at, anchored) = if anchor.is_empty() {
-                    (at_skip, false)
-                } else if at_skip > 0 && key(&items[at_skip - 1]) == anchor {
-                    (at_skip, true)
+                let start_at = if anchor.is_empty() {
+                    at_skip
                 } else {
-                    match items.iter().position(|item| key(item) == anchor) {
-                        Some(j) => (j + 1, true),
-                        None => (at_skip, false),
+                    let found = if at_skip > 0 && key(&items[at_skip - 1]) == anchor {
+                        Some(at_skip)
+                    } else {
+                        items
+                            .iter()
+                            .position(|item| key(item) == anchor)
+                            .map(|j| j + 1)
+                    };
+                    match found {
+                        Some(start_at) => {
+                            anchor.clear();
+                            start_at
+                        }
+                        // New items at the head pushed it past this page: look further, a bounded
+                        // number of pages; never serve items from a guessed position.
+                        None => match &next {
+                            Some(n)
+                                if searched + 1 < MAX_ANCHOR_PAGES
+                                    && len > 0
+                                    && !seen.contains(n)
+                                    && *n != cursor =>
+                            {
+                                searched += 1;
+                                seen.push(std::mem::replace(&mut cursor, n.clone()));
+                                skip = 0;
+                                continue;
+                            }
+                            _ => return Err(SliceError::AnchorLost),
+                        },
                     }
                 };
-                anchor.clear();
                 let take = (need as usize).min(len - start_at);
                 for (index, item) in items.iter().enumerate().skip(start_at).take(take) {
                     let after = match &next {
@@ -484,13 +522,32 @@ mod tests {
             anchor: "9".into(),
         };
         assert_eq!(items(&slice(&up, start, 3, false)), vec![10, 11, 12]);
-        // An anchor that is gone falls back to the position.
+        // An anchor that is gone is an error, never items from a guessed position.
         let start = Position::Upstream {
             cursor: String::new(),
             skip: 4,
             anchor: "gone".into(),
         };
-        assert_eq!(items(&slice(&up, start, 2, false)), vec![4, 5]);
+        let lost = run(fetch_slice(start, 2, 100, id, |r| up.fetch(r, false)));
+        assert!(matches!(lost, Err(SliceError::AnchorLost)));
+    }
+
+    #[test]
+    fn resume_after_a_middle_edge_survives_more_arrivals_than_a_page() {
+        // 250 items arrive at the head after the client read edge 9 of a page of 20: the anchor
+        // is now 260th, past the first window and the first full page.
+        let up = Upstream::new(1000);
+        let first = slice(&up, Contract::Cursor.start(), 20, false);
+        let middle = first.edges[9].after.clone();
+        up.head.lock().unwrap().extend(2000..2250);
+        let before = up.count();
+        let next = slice(&up, middle, 5, false);
+        assert_eq!(
+            items(&next),
+            vec![10, 11, 12, 13, 14],
+            "exactly after item 9"
+        );
+        assert!(up.count() - before <= MAX_ANCHOR_PAGES as usize);
     }
 
     proptest! {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use blaxel_emulator::{EmulatorConfig, Fault, route};
 use blaxel_models::{CreateJobExecutionRequest, JobExecutionStatus as S};
-use blaxel_transport::{ClientConfig, Token};
+use blaxel_transport::{CircuitBreakerConfig, ClientConfig, RetryPolicy, Token};
 use futures::StreamExt as _;
 
 use super::*;
@@ -25,9 +25,19 @@ async fn setup() -> (blaxel_emulator::EmulatorHandle, Watcher, Caller) {
     let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
         .await
         .unwrap();
+    let base = ClientConfig::new(emulator.base_url());
     let client = Client::new(ClientConfig {
         token: Some(Token::new("dev-token")),
-        ..ClientConfig::new(emulator.base_url())
+        // Failures are the pollers' to handle here: no retries, no breaker.
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..base.retry.clone()
+        },
+        circuit_breaker: CircuitBreakerConfig {
+            failure_threshold: 0,
+            ..base.circuit_breaker.clone()
+        },
+        ..base
     })
     .unwrap();
     let request = CreateJobExecutionRequest {
@@ -136,4 +146,57 @@ async fn revoked_credential_missing_execution_and_drain_end_the_stream() {
     assert!(open.next().await.is_none());
     let refused = watcher.watch(&caller, JOB, "watched", &conn).err().unwrap();
     assert_eq!(refused.code, Code::StreamClosed);
+}
+
+#[tokio::test]
+async fn callers_with_other_credentials_never_share_a_poller() {
+    let (_emulator, watcher, caller) = setup().await;
+    let conn = watcher.connection();
+    let other = Caller {
+        credentials: Credentials::with_token("another-token"),
+        ..Caller::default()
+    };
+    let other_workspace = Caller {
+        workspace: "elsewhere".into(),
+        ..Caller::default()
+    };
+    let _a = watcher.watch(&caller, JOB, "watched", &conn).unwrap();
+    let _b = watcher.watch(&other, JOB, "watched", &conn).unwrap();
+    let _c = watcher
+        .watch(&other_workspace, JOB, "watched", &conn)
+        .unwrap();
+    let _d = watcher.watch(&caller, JOB, "watched", &conn).unwrap();
+    assert_eq!(watcher.pollers(), 3);
+    assert_ne!(credential_hash(&caller), credential_hash(&other));
+    let printed = format!("{watcher:?}");
+    assert!(!printed.contains("another-token"), "{printed}");
+}
+
+#[tokio::test]
+async fn repeated_upstream_failures_and_the_lifetime_end_the_stream() {
+    let (emulator, watcher, caller) = setup().await;
+    emulator
+        .emulator()
+        .set_faults(vec![Fault::on(route::GET_EXECUTION).status(503)]);
+    let conn = watcher.connection();
+    let mut failing = watcher.watch(&caller, JOB, "watched", &conn).unwrap();
+    let err = failing.next().await.unwrap().unwrap_err();
+    assert_eq!(err.code, Code::UpstreamUnavailable);
+    assert!(failing.next().await.is_none());
+    emulator.emulator().clear_faults();
+    assert_eq!(emulator.emulator().requests(route::GET_EXECUTION), 5);
+
+    let short = Watcher::new(
+        watcher.client().clone(),
+        WatchLimits {
+            max_lifetime: Duration::from_millis(50),
+            ..limits()
+        },
+    );
+    let mut stream = short.watch(&caller, JOB, "watched", &conn).unwrap();
+    assert_eq!(status(stream.next().await), S::Queued);
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert_eq!(err.code, Code::StreamClosed);
+    assert_eq!(err.limit.unwrap().0, "subscriptionMaxLifetimeSecs");
+    assert!(stream.next().await.is_none());
 }
