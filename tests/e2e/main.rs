@@ -8,6 +8,7 @@ mod contract;
 mod errors;
 mod faults;
 mod frontend;
+mod grpc;
 mod harness;
 mod limits;
 mod live_clients;

@@ -25,6 +25,11 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the gRPC listener (package `blaxel.jobs.v1`, health, reflection), or `off`.
+    #[arg(long, env = "GATEWAY_GRPC_LISTEN", default_value = "127.0.0.1:50051",
+          value_parser = GrpcListen::parse)]
+    pub grpc_listen: GrpcListen,
+
     /// Blaxel API base URL, e.g. `https://api.blaxel.ai/v0`. Unset (or empty): an emulator with
     /// demo data starts in-process on a free loopback port.
     #[arg(long, env = "BLAXEL_API_URL", value_parser = non_empty)]
@@ -269,6 +274,31 @@ fn non_empty(raw: &str) -> Result<String, String> {
     }
 }
 
+/// Where the gRPC face listens: `--grpc-listen ADDR`, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrpcListen {
+    /// No gRPC listener.
+    Off,
+    /// Listen on this address.
+    On(SocketAddr),
+}
+
+impl GrpcListen {
+    /// `off` (any case), or a socket address such as `127.0.0.1:50051`.
+    ///
+    /// # Errors
+    /// A message naming both accepted forms.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        raw.parse()
+            .map(Self::On)
+            .map_err(|e| format!("expected `off` or an address such as 127.0.0.1:50051 ({e})"))
+    }
+}
+
 impl Default for Config {
     /// Every flag at its default (environment variables still apply, as for the binary).
     ///
@@ -415,6 +445,19 @@ mod tests {
     fn defaults_match_the_design() {
         let config = parse(&[]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.grpc_listen,
+            GrpcListen::On("127.0.0.1:50051".parse().unwrap())
+        );
+        assert_eq!(
+            parse(&["--grpc-listen", "OFF"]).unwrap().grpc_listen,
+            GrpcListen::Off
+        );
+        let err = parse(&["--grpc-listen", "nope"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--grpc-listen") && err.contains("off"),
+            "{err}"
+        );
         assert_eq!(config.upstream, None);
         assert_eq!(config.api_version.to_string(), "2026-09-22");
         let limits = config.limits();

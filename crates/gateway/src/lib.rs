@@ -1,4 +1,5 @@
-//! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection.
+//! `blaxel-gateway`: a GraphQL gateway serving Blaxel job executions as a Relay connection, and
+//! the same data over gRPC ([`grpc`], package `blaxel.jobs.v1`) on a second listener.
 //!
 //! One core, faces over it. A request flows: [`http`] (body limit, timeout; GraphQL over HTTP,
 //! CORS, GraphiQL, persisted queries, compression) -> [`caller`] (who is
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod fairness;
 pub mod graphql;
+pub mod grpc;
 pub mod http;
 pub mod limits;
 pub mod loader;
@@ -24,7 +26,7 @@ pub mod write;
 use std::{future::Future, sync::OnceLock, time::Duration};
 
 pub use caller::Caller;
-pub use config::Config;
+pub use config::{Config, GrpcListen};
 pub use http::{AppState, app};
 pub use limits::Limits;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};

@@ -1,12 +1,14 @@
-//! `blaxel-gateway`: serves Blaxel job executions over GraphQL.
+//! `blaxel-gateway`: serves Blaxel job executions over GraphQL, and over gRPC on a second
+//! listener (`--grpc-listen`, `off` disables it); one SIGTERM drains both.
 //!
 //! With no `--upstream`, an emulator of the Blaxel API starts in-process on a free loopback port
 //! with demo data, and its demo token is used for callers that send none (the default
 //! `embedded-emulator` feature; without it, `--upstream` is required).
 
 use anyhow::Context as _;
-use blaxel_gateway::{AppState, Config};
+use blaxel_gateway::{AppState, Config, GrpcListen};
 use blaxel_transport::Client;
+use futures::FutureExt as _;
 use tracing::{info, warn};
 
 /// mimalloc: fewer CPU cycles per request than glibc's allocator on this allocation-heavy path
@@ -101,14 +103,36 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("bind {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let shutdown = shutdown_signal();
+    let grpc_listener = match config.grpc_listen {
+        GrpcListen::On(grpc_addr) => Some(
+            tokio::net::TcpListener::bind(grpc_addr)
+                .await
+                .with_context(|| format!("bind the gRPC listener {grpc_addr}"))?,
+        ),
+        GrpcListen::Off => None,
+    };
+    // One signal drains both servers: each gets a clone of the same shared future.
+    let shutdown = shutdown_signal().shared();
     info!(
         url = %format!("http://{addr}/graphql"),
+        grpc = %match &grpc_listener {
+            Some(l) => l.local_addr()?.to_string(),
+            None => "off".to_owned(),
+        },
         upstream = %base_url,
         api_version = %config.api_version,
         "blaxel-gateway listening"
     );
-    blaxel_gateway::serve(listener, state, shutdown).await?;
+    let graphql = blaxel_gateway::serve(listener, state.clone(), shutdown.clone());
+    match grpc_listener {
+        Some(grpc_listener) => {
+            let grpc = blaxel_gateway::grpc::serve(grpc_listener, state, shutdown);
+            let (graphql, grpc) = tokio::join!(graphql, grpc);
+            graphql?;
+            grpc.context("the gRPC server")?;
+        }
+        None => graphql.await?,
+    }
     #[cfg(feature = "embedded-emulator")]
     if let Some(emulator) = emulator {
         emulator.shutdown().await;

@@ -1,7 +1,8 @@
 //! The `blaxel-gateway` binary as an operator runs it: separate OS processes over one emulator,
 //! its flags and environment, and its stop on SIGTERM.
 //!
-//! Each gateway listens on `127.0.0.1:0` and the test reads the bound URL from its startup log.
+//! Each gateway listens on `127.0.0.1:0` (GraphQL and gRPC) and the test reads the bound
+//! addresses from its startup log.
 
 use std::{
     process::Stdio,
@@ -28,6 +29,8 @@ struct Process {
     child: Child,
     log: Lines<BufReader<ChildStdout>>,
     url: String,
+    /// The gRPC listener's `host:port`.
+    grpc: String,
 }
 
 impl Process {
@@ -35,7 +38,7 @@ impl Process {
     async fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
         let mut command = Command::new(BIN);
         command
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -47,15 +50,17 @@ impl Process {
         }
         let mut child = command.spawn().expect("the gateway binary starts");
         let mut log = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = tokio::time::timeout(Duration::from_secs(60), async {
+        let (url, grpc) = tokio::time::timeout(Duration::from_secs(60), async {
             let mut seen = Vec::new();
             while let Some(line) = log.next_line().await.unwrap() {
                 if line.contains("blaxel-gateway listening") {
-                    let url = line
-                        .split_whitespace()
-                        .find_map(|word| word.strip_prefix("url="))
-                        .expect("the listening line names its url");
-                    return url.to_owned();
+                    let field = |name: &str| {
+                        line.split_whitespace()
+                            .find_map(|word| word.strip_prefix(name))
+                            .unwrap_or_else(|| panic!("the listening line names {name}: {line}"))
+                            .to_owned()
+                    };
+                    return (field("url="), field("grpc="));
                 }
                 seen.push(line);
             }
@@ -63,7 +68,12 @@ impl Process {
         })
         .await
         .expect("the gateway listens within 60 s");
-        Process { child, log, url }
+        Process {
+            child,
+            log,
+            url,
+            grpc,
+        }
     }
 
     async fn page(&self, first: u32, after: Option<&str>) -> Value {
@@ -155,10 +165,28 @@ async fn nonsensical_settings_are_refused_at_startup() {
     }
 }
 
-/// SIGTERM drains and stops the process cleanly (exit 0), logging that it stopped.
+/// SIGTERM drains both listeners and stops the process cleanly (exit 0), logging that it
+/// stopped. The first command of the README (no flags: the embedded emulator) serves gRPC too.
 #[tokio::test]
 async fn sigterm_stops_the_gateway_cleanly() {
+    use blaxel_gateway::grpc::proto::{
+        ListJobExecutionsRequest, job_execution_service_client::JobExecutionServiceClient,
+    };
     let mut gateway = Process::start(&[], &[]).await;
+    let mut grpc = JobExecutionServiceClient::connect(format!("http://{}", gateway.grpc))
+        .await
+        .expect("the gRPC listener accepts");
+    let page = grpc
+        .list_job_executions(ListJobExecutionsRequest {
+            parent: format!("jobs/{JOB}"),
+            page_size: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("the gRPC face serves the embedded emulator")
+        .into_inner();
+    assert_eq!(page.job_executions.len(), 3);
+    drop(grpc);
     let pid = gateway.child.id().unwrap().to_string();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -27,27 +27,33 @@ pub type Readiness = tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>;
 /// answers and decodes (`Client::probe`); without one (every caller brings its own), the
 /// upstream answers at all. 503 names the reason.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let answer = {
-        let mut last = state.inner.readiness.lock().await;
-        match &*last {
-            Some((at, answer)) if at.elapsed() < READY_TTL => answer.clone(),
-            _ => {
-                let client = state.client();
-                let none = Credentials::default();
-                let result = if client.config().token.is_some() {
-                    client.probe(&none).await
-                } else {
-                    client.health(&none).await
-                };
-                let answer = result.map_err(|e| format!("upstream not ready ({}): {e}", e.kind()));
-                *last = Some((Instant::now(), answer.clone()));
-                answer
-            }
-        }
-    };
-    match answer {
+    match readiness(&state).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    }
+}
+
+/// Whether a real request can be served (see [`readyz`]), asking the upstream at most once per
+/// [`READY_TTL`] across every caller (`/readyz` and the gRPC health service share it).
+///
+/// # Errors
+/// Why not, for people: the upstream error's kind and text.
+pub async fn readiness(state: &AppState) -> Result<(), String> {
+    let mut last = state.inner.readiness.lock().await;
+    match &*last {
+        Some((at, answer)) if at.elapsed() < READY_TTL => answer.clone(),
+        _ => {
+            let client = state.client();
+            let none = Credentials::default();
+            let result = if client.config().token.is_some() {
+                client.probe(&none).await
+            } else {
+                client.health(&none).await
+            };
+            let answer = result.map_err(|e| format!("upstream not ready ({}): {e}", e.kind()));
+            *last = Some((Instant::now(), answer.clone()));
+            answer
+        }
     }
 }
 

@@ -70,7 +70,7 @@ struct Inner {
     /// The last readiness answer (see [`health::readyz`]).
     readiness: health::Readiness,
     /// Turns of each credential (see [`crate::fairness`]).
-    fairness: Fairness,
+    fairness: Arc<Fairness>,
     /// The shared pollers of subscriptions and watches.
     watcher: Watcher,
 }
@@ -81,7 +81,7 @@ impl AppState {
     pub fn new(client: Client, limits: Limits, metrics: Option<PrometheusHandle>) -> Self {
         let contract = Contract::of(client.config().api_version);
         let watcher = Watcher::new(client.clone(), limits.watch);
-        let fairness = Fairness::new(limits.per_credential_concurrency);
+        let fairness = Arc::new(Fairness::new(limits.per_credential_concurrency));
         Self {
             inner: Arc::new(Inner {
                 schema: crate::graphql::schema(&limits, contract, &watcher),
@@ -106,6 +106,11 @@ impl AppState {
     /// The browser-facing side.
     pub fn frontend(&self) -> &Frontend {
         &self.frontend
+    }
+
+    /// The per-credential turns every face takes (see [`crate::fairness`]).
+    pub fn fairness(&self) -> &Arc<Fairness> {
+        &self.inner.fairness
     }
 
     /// The GraphQL schema.
