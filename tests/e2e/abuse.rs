@@ -405,3 +405,101 @@ async fn resume_with_many_arrivals() {
     assert!(env.upstream(route::LIST_EXECUTIONS) <= 3);
     served(&env).await;
 }
+
+/// Waits (at most 20 s) until the emulator has counted `n` executions listings.
+async fn until_listings(env: &crate::grpc::GrpcEnv, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while env.upstream(LIST_EXECUTIONS) < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} listings reached the upstream, expected {n}",
+            env.upstream(LIST_EXECUTIONS)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Fairness: one credential's burst runs at most `--max-concurrent-per-credential` (here 2)
+/// requests at once, GraphQL and gRPC together; its other requests wait for its own turns while
+/// another credential is served at once. The emulator counts each listing as it arrives, so the
+/// counts show who reached the upstream while the slow calls were in flight.
+#[tokio::test]
+async fn one_credentials_burst_waits_for_its_own_turns_on_both_faces() {
+    use blaxel_gateway::grpc::proto::ListJobExecutionsRequest;
+
+    let (a, b) = ("tok-a-5e1f0c2d", "tok-b-9d8c7b6a");
+    let emulator = blaxel_emulator::spawn(blaxel_emulator::EmulatorConfig {
+        tokens: vec![
+            (a.into(), "workspace-a".into()),
+            (b.into(), "workspace-b".into()),
+        ],
+        jobs: 1,
+        executions_per_job: 5,
+        ..blaxel_emulator::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    emulator.emulator().set_faults(vec![Fault {
+        route: LIST_EXECUTIONS.into(),
+        latency_ms: Some(2_000),
+        ..Fault::default()
+    }]);
+    let env = crate::grpc::GrpcEnv::over(
+        emulator,
+        blaxel_gateway::Config {
+            token: None,
+            max_concurrent_per_credential: 2,
+            ..options()
+        },
+    )
+    .await;
+    let (url, graphql) = env.graphql().await;
+    let http = reqwest::Client::new();
+    let ask = |token: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        tokio::spawn(async move {
+            let auth = format!("Bearer {token}");
+            post(&http, &url, HEALTHY, json!({}), &[("authorization", &auth)]).await
+        })
+    };
+
+    let burst: Vec<_> = (0..4).map(|_| ask(a)).collect();
+    until_listings(&env, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 2, "a's 3rd and 4th wait");
+
+    let other = ask(b);
+    until_listings(&env, 3).await;
+
+    let mut client = env.executions().await;
+    let mut request = tonic::Request::new(ListJobExecutionsRequest {
+        parent: format!("jobs/{JOB}"),
+        page_size: 2,
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {a}").parse().unwrap());
+    let grpc = tokio::spawn(async move { client.list_job_executions(request).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        env.upstream(LIST_EXECUTIONS),
+        3,
+        "a's gRPC call waits for a's turn too"
+    );
+
+    let resp = other.await.unwrap();
+    assert!(resp["errors"].is_null(), "{resp}");
+    for resp in burst {
+        let resp = resp.await.unwrap();
+        assert!(resp["errors"].is_null(), "{resp}");
+        assert_eq!(resp["data"]["jobExecutions"]["totalCount"], 5);
+    }
+    let page = grpc
+        .await
+        .unwrap()
+        .expect("a's gRPC call, once its turn came");
+    assert_eq!(page.into_inner().job_executions.len(), 2);
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 6, "every request ran once");
+    graphql.abort();
+}

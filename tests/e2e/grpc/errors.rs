@@ -194,7 +194,7 @@ async fn the_client_deadline_bounds_the_upstream_call() {
         },
     )
     .await;
-    let mut client = env.executions().await;
+    let mut client = env.executions_without_client_deadline();
     env.emulator
         .emulator()
         .set_faults(vec![Fault::on(route::GET_EXECUTION).latency_ms(3_000)]);

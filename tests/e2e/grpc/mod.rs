@@ -106,6 +106,21 @@ impl GrpcEnv {
         JobExecutionServiceClient::new(self.channel().await)
     }
 
+    /// A `JobExecutionService` client that leaves deadlines to the server: tonic's channel cuts a
+    /// call at its `grpc-timeout` itself (CANCELLED), racing the server's DEADLINE_EXCEEDED
+    /// answer sent [`blaxel_gateway::grpc::deadline::MARGIN`] earlier, and a loaded machine
+    /// loses that race. This one waits for what the server answers.
+    pub fn executions_without_client_deadline(&self) -> JobExecutionServiceClient<RawH2> {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .http2_only(true)
+                .build_http();
+        JobExecutionServiceClient::with_origin(
+            client,
+            format!("http://{}", self.addr).parse().unwrap(),
+        )
+    }
+
     /// A `JobService` client on a new channel.
     pub async fn jobs(&self) -> JobServiceClient<Channel> {
         JobServiceClient::new(self.channel().await)
@@ -161,6 +176,12 @@ impl GrpcEnv {
         }
     }
 }
+
+/// HTTP/2 over plain TCP, without tonic's client-side deadline.
+pub type RawH2 = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    tonic::body::Body,
+>;
 
 /// `message` with metadata `pairs` (credentials, workspace).
 pub fn request<T>(message: T, pairs: &[(&'static str, &str)]) -> Request<T> {

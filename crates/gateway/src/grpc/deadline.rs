@@ -63,6 +63,21 @@ pub fn exceeded(budget: Duration) -> Failure {
     .into()
 }
 
+/// When the server read a call's headers, stamped by [`stamp`] before the handler runs: the
+/// client's deadline counts from there, as tonic's own timer does, not from when the handler got
+/// the decoded message (on a loaded machine the message can follow the headers by tens of
+/// milliseconds, more than [`MARGIN`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival(pub tokio::time::Instant);
+
+/// Stamps a call with its [`Arrival`] (a `tower::util::MapRequestLayer` on the server).
+pub fn stamp<B>(mut request: http::Request<B>) -> http::Request<B> {
+    request
+        .extensions_mut()
+        .insert(Arrival(tokio::time::Instant::now()));
+    request
+}
+
 /// Runs `work` within `budget`: its result, or DEADLINE_EXCEEDED once the budget is spent (the
 /// work is dropped, which cancels its upstream requests).
 pub async fn within<T>(

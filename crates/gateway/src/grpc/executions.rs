@@ -33,7 +33,7 @@ impl JobExecutionService for GrpcFace {
         &self,
         request: Request<proto::ListJobExecutionsRequest>,
     ) -> Result<Response<proto::ListJobExecutionsResponse>, Status> {
-        let call = self.call(request.metadata()).await?;
+        let call = self.call(&request).await?;
         let req = request.get_ref();
         let [job] = parse_name("parent", &req.parent, "jobs/{job}")?;
         let args = ListArgs {
@@ -57,7 +57,7 @@ impl JobExecutionService for GrpcFace {
         &self,
         request: Request<proto::GetJobExecutionRequest>,
     ) -> Result<Response<proto::JobExecution>, Status> {
-        let call = self.call(request.metadata()).await?;
+        let call = self.call(&request).await?;
         let name = &request.get_ref().name;
         let [job, id] = parse_name("name", name, EXECUTION_NAME)?;
         let key = ExecutionRef {
@@ -92,7 +92,7 @@ impl JobExecutionService for GrpcFace {
         &self,
         request: Request<proto::ListJobExecutionTasksRequest>,
     ) -> Result<Response<proto::ListJobExecutionTasksResponse>, Status> {
-        let call = self.call(request.metadata()).await?;
+        let call = self.call(&request).await?;
         let req = request.get_ref();
         let [job, execution] = parse_name("parent", &req.parent, EXECUTION_NAME)?;
         let args = ListArgs {

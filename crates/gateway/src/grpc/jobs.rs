@@ -20,7 +20,7 @@ impl JobService for GrpcFace {
         &self,
         request: Request<proto::ListJobsRequest>,
     ) -> Result<Response<proto::ListJobsResponse>, Status> {
-        let call = self.call(request.metadata()).await?;
+        let call = self.call(&request).await?;
         let req = request.get_ref();
         let args = ListArgs {
             page_size: req.page_size,
@@ -41,7 +41,7 @@ impl JobService for GrpcFace {
         &self,
         request: Request<proto::GetJobRequest>,
     ) -> Result<Response<proto::Job>, Status> {
-        let call = self.call(request.metadata()).await?;
+        let call = self.call(&request).await?;
         let name = &request.get_ref().name;
         let [job] = parse_name("name", name, "jobs/{job}")?;
         let found = deadline::within(call.budget, async {

@@ -48,7 +48,6 @@ mod write;
 use std::{sync::Arc, time::Duration};
 
 use blaxel_transport::Client;
-use tonic::metadata::MetadataMap;
 
 pub use serve::{GrpcServer, serve};
 use status::Failure;
@@ -142,7 +141,12 @@ impl GrpcFace {
     /// INVALID_ARGUMENT), its fresh loaders and its budget.
     /// Waits, within the call's budget, for the caller's turn (see [`crate::fairness`]); the
     /// wait is taken from the budget the call then has.
-    pub(crate) async fn call(&self, metadata: &MetadataMap) -> Result<Call, Failure> {
+    pub(crate) async fn call<T>(&self, request: &tonic::Request<T>) -> Result<Call, Failure> {
+        let metadata = request.metadata();
+        let arrived = request
+            .extensions()
+            .get::<deadline::Arrival>()
+            .map_or_else(tokio::time::Instant::now, |a| a.0);
         let client = &self.inner.client;
         let caller = Caller::from_headers(
             &metadata.clone().into_headers(),
@@ -159,14 +163,14 @@ impl GrpcFace {
             deadline::grpc_timeout(metadata),
             self.inner.limits.request_timeout,
         );
-        let started = tokio::time::Instant::now();
-        let turn = tokio::time::timeout(budget, self.inner.fairness.enter(&caller))
+        let until = arrived + budget;
+        let turn = tokio::time::timeout_at(until, self.inner.fairness.enter(&caller))
             .await
             .map_err(|_| deadline::exceeded(budget))?;
         Ok(Call {
             caller,
             loader,
-            budget: budget.saturating_sub(started.elapsed()),
+            budget: until.saturating_duration_since(tokio::time::Instant::now()),
             _turn: turn,
         })
     }

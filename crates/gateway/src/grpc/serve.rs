@@ -104,6 +104,9 @@ impl GrpcServer {
             .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
             .max_connection_age(MAX_CONNECTION_AGE)
             .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
+            .layer(tower::util::MapRequestLayer::new(
+                super::deadline::stamp::<tonic::body::Body>,
+            ))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

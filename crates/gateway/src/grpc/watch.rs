@@ -45,7 +45,7 @@ pub(super) async fn watch(
     face: &GrpcFace,
     request: Request<proto::WatchJobExecutionRequest>,
 ) -> Result<Response<ExecutionStream>, Status> {
-    let call = face.call(request.metadata()).await?;
+    let call = face.call(&request).await?;
     let name = request.get_ref().name.clone();
     let [job, id] = parse_name("name", &name, EXECUTION_NAME)?;
     let slots = face.inner.connections.slots(request.remote_addr());

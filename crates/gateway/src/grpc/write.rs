@@ -23,7 +23,7 @@ pub(super) async fn create(
     face: &GrpcFace,
     request: Request<proto::CreateJobExecutionRequest>,
 ) -> Result<Response<proto::JobExecution>, Status> {
-    let call = face.call(request.metadata()).await?;
+    let call = face.call(&request).await?;
     let req = request.into_inner();
     let [job] = parse_name("parent", &req.parent, "jobs/{job}")?;
     let id = [req.job_execution_id, req.request_id]
@@ -51,7 +51,7 @@ pub(super) async fn cancel(
     face: &GrpcFace,
     request: Request<proto::CancelJobExecutionRequest>,
 ) -> Result<Response<proto::JobExecution>, Status> {
-    let call = face.call(request.metadata()).await?;
+    let call = face.call(&request).await?;
     let name = &request.get_ref().name;
     let [job, id] = parse_name("name", name, EXECUTION_NAME)?;
     let execution = deadline::within(call.budget, async {
