@@ -252,3 +252,50 @@ async fn every_error_has_a_code() {
         assert_eq!(codes(&resp), [code], "{query}: {resp}");
     }
 }
+
+/// The response-size estimate stays near the real size, so ordinary pages are not refused: a page
+/// of 100 executions with every field (the bench's selection) is served under the default limits,
+/// and its estimate is at least its real size and at most 8 times it.
+#[tokio::test]
+async fn an_every_field_page_of_100_is_served_and_priced_near_its_size() {
+    let bench = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench");
+    let query = std::fs::read_to_string(format!("{bench}/page.graphql"))
+        .unwrap()
+        .replace("first: 20", "first: 100")
+        + &std::fs::read_to_string(format!("{bench}/fields.graphql")).unwrap();
+
+    let served = Env::start(emulator_config(150)).await;
+    let resp = served.gql(&query, json!({})).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    let edges = resp["data"]["jobExecutions"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 100);
+    let real = serde_json::to_vec(&resp).unwrap().len() as u64;
+
+    let tight = Env::with(
+        emulator_config(150),
+        Config {
+            max_response_bytes: 1_024,
+            ..options()
+        },
+    )
+    .await;
+    let resp = tight.gql(&query, json!({})).await;
+    let (code, limit, _, message) = limit_error(&resp);
+    assert_eq!(
+        (code.as_str(), limit),
+        ("QUERY_TOO_COMPLEX", json!("maxResponseBytes"))
+    );
+    let estimate: u64 = message
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("the message states the estimate");
+    assert!(
+        (real..=8 * real).contains(&estimate),
+        "estimate {estimate} bytes for an answer of {real} bytes"
+    );
+    assert_eq!(
+        tight.upstream(LIST_EXECUTIONS),
+        0,
+        "refused before any call"
+    );
+}

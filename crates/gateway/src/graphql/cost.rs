@@ -30,10 +30,22 @@ use crate::pagination::DEFAULT_FIRST;
 const EXECUTIONS_PAGE: u64 = 100;
 /// Largest upstream page of the jobs listing.
 const JOBS_PAGE: u64 = 200;
-/// Items assumed in a list whose length the document does not say (`tasks`, `conditions`,
-/// `events`...): the median of what the upstream sends, not its maximum (the actual response
-/// size is checked after execution).
-const ASSUMED_LIST_LEN: u64 = 10;
+/// Items assumed in a list whose length the document does not say: what the upstream typically
+/// sends, not its maximum (the actual response size is checked after execution). Nested lists
+/// multiply (each task's conditions), so a worst-case guess would compound: with 10 for every
+/// list, a 20-execution page with every field was estimated at 12 times its real size, and an
+/// ordinary `first: 100` page went over the default `--max-response-bytes`.
+fn assumed_len(name: &str) -> u64 {
+    match name {
+        // Inline tasks of an execution (large lists are kept apart by the upstream: `tasksRef`).
+        "tasks" => 10,
+        // Conditions of a task, deployment events of a job.
+        "conditions" => 2,
+        "events" => 5,
+        // Triggers, volumes, env vars, ports, policies, repositories of a job.
+        _ => 3,
+    }
+}
 /// Bytes assumed for a leaf value and its key.
 const LEAF_BYTES: u64 = 32;
 
@@ -87,8 +99,8 @@ enum Kind {
     Connection(u64),
     /// One upstream call: a lookup by name or id.
     Lookup,
-    /// A list of unknown length.
-    List,
+    /// A list of unknown length: [`assumed_len`] items.
+    List(u64),
     /// Anything else: its children once.
     Plain,
 }
@@ -103,7 +115,7 @@ fn kind(name: &str, root: bool) -> Kind {
             Kind::Lookup
         }
         "tasks" | "conditions" | "events" | "triggers" | "volumes" | "envs" | "ports"
-        | "policies" | "repositories" => Kind::List,
+        | "policies" | "repositories" => Kind::List(assumed_len(name)),
         _ => Kind::Plain,
     }
 }
@@ -180,7 +192,7 @@ impl<'a> Pricer<'a> {
                 ..Cost::default()
             }
             .add(children),
-            Kind::List => children.times(ASSUMED_LIST_LEN),
+            Kind::List(len) => children.times(len),
             Kind::Plain => children,
         };
         own.add(cost)
