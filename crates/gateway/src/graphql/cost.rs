@@ -120,6 +120,34 @@ fn kind(name: &str, root: bool) -> Kind {
     }
 }
 
+/// The fields of a connection that depend on its items; a connection selecting none of them
+/// (only `totalCount`, `totalCountIsPartial`, `__typename`) is served by one page of one item.
+pub const ITEM_FIELDS: [&str; 3] = ["edges", "nodes", "pageInfo"];
+
+/// Whether `set` selects one of [`ITEM_FIELDS`], directly or through fragments (a fragment's
+/// own fragments are not followed: a connection's selection is shallow, and an unfollowed spread
+/// counts as selecting items, which prices it at its full `first`).
+fn selects_items(
+    set: &SelectionSet,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => ITEM_FIELDS.contains(&f.node.name.node.as_str()),
+        Selection::InlineFragment(inline) => selects_items_shallow(&inline.node.selection_set.node),
+        Selection::FragmentSpread(spread) => fragments
+            .get(&spread.node.fragment_name.node)
+            .is_none_or(|f| selects_items_shallow(&f.node.selection_set.node)),
+    })
+}
+
+/// [`selects_items`] one level deep: a spread inside is taken as selecting items.
+fn selects_items_shallow(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => ITEM_FIELDS.contains(&f.node.name.node.as_str()),
+        Selection::InlineFragment(_) | Selection::FragmentSpread(_) => true,
+    })
+}
+
 /// Prices documents; fragments are priced once each.
 struct Pricer<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
@@ -177,7 +205,12 @@ impl<'a> Pricer<'a> {
         let children = self.set(&field.selection_set.node, false);
         let cost = match kind(field.name.node.as_str(), root) {
             Kind::Connection(page) => {
-                let first = self.first(field);
+                // Only the totals selected: the resolver reads one page of one item.
+                let first = if selects_items(&field.selection_set.node, self.fragments) {
+                    self.first(field)
+                } else {
+                    0
+                };
                 let pages = first.div_ceil(page).max(1);
                 // `edges`/`nodes` below repeat for each of the `first` items; pageInfo and
                 // totalCount once: pricing every child `first` times over-counts those few.
@@ -250,11 +283,20 @@ mod tests {
 
     #[test]
     fn connections_cost_their_pages_times_their_parents() {
-        let c = cost(r#"{ jobExecutions(jobName: "j", first: 250) { totalCount } }"#);
+        let c = cost(r#"{ jobExecutions(jobName: "j", first: 250) { edges { cursor } } }"#);
         assert_eq!(c.upstream_calls, 3);
         let c = cost(r#"{ jobExecutions(jobName: "j", first: 0) { totalCount } }"#);
         assert_eq!(c.upstream_calls, 1, "totalCount alone still costs a page");
-        let c = cost(r#"{ jobs(first: 200) { nodes { executions(first: 1) { totalCount } } } }"#);
+        let c = cost(r#"{ jobExecutions(jobName: "j", first: 500) { totalCount } }"#);
+        assert_eq!(c.upstream_calls, 1, "totals alone: one page of one item");
+        let c = cost(
+            r#"{ jobExecutions(jobName: "j", first: 500) { ... on JobExecutionConnection { pageInfo { hasNextPage } } } }"#,
+        );
+        assert_eq!(
+            c.upstream_calls, 5,
+            "pageInfo through a fragment needs the items"
+        );
+        let c = cost(r#"{ jobs(first: 200) { nodes { executions(first: 1) { nodes { id } } } } }"#);
         assert_eq!(c.upstream_calls, 1 + 200);
         let c =
             cost(r#"{ a: job(name: "x") { id } b: jobExecution(jobName: "x", id: "y") { id } }"#);
@@ -308,7 +350,7 @@ mod tests {
     #[test]
     fn variables_price_first() {
         let doc = parse_query(
-            "query($n: Int) { jobExecutions(jobName: \"j\", first: $n) { totalCount } }",
+            "query($n: Int) { jobExecutions(jobName: \"j\", first: $n) { nodes { id } } }",
         )
         .unwrap();
         let vars = Variables::from_json(serde_json::json!({"n": 450}));

@@ -8,6 +8,7 @@ use blaxel_models::PaginationSort;
 use super::{
     Settings,
     connection::{JobConnection, JobExecutionConnection, connection},
+    cost,
     error::{bad_input, or_null, to_graphql},
     execution::JobExecution,
     job::Job,
@@ -115,7 +116,7 @@ pub(crate) async fn paginate<L: Listing>(
         ));
     }
     let settings = ctx.data_unchecked::<Settings>();
-    let page_args = PageArgs::new(
+    let mut page_args = PageArgs::new(
         "first",
         args.first.map(i64::from),
         args.after,
@@ -123,6 +124,12 @@ pub(crate) async fn paginate<L: Listing>(
         settings.max_first,
     )
     .map_err(|e| to_graphql(e.into()))?;
+    if !selects_items(ctx) {
+        // Only the totals: they are the listing's meta, which any page carries. One upstream page
+        // of one item answers them however large `first` is, and no item is held (the cost model
+        // prices such a connection the same way, see `cost::selects_items`).
+        page_args.first = 0;
+    }
     pagination::paginate(
         listing,
         ctx.data_unchecked::<Arc<RequestLoader>>(),
@@ -133,6 +140,15 @@ pub(crate) async fn paginate<L: Listing>(
     )
     .await
     .map_err(|e| to_graphql(Error::paginate("after", e)))
+}
+
+/// Whether the connection being resolved selects anything of its items: `edges`, `nodes` or
+/// `pageInfo` (whose cursors and `hasNextPage` depend on the items served), through fragments too.
+fn selects_items(ctx: &Context<'_>) -> bool {
+    let selection = ctx.look_ahead();
+    cost::ITEM_FIELDS
+        .iter()
+        .any(|field| selection.field(field).exists())
 }
 
 /// A job's executions as a connection (shared by `Query.jobExecutions` and `Job.executions`).
