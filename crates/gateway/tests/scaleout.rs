@@ -504,16 +504,22 @@ async fn drain_finishes_in_flight_requests(replica: &mut Replica, emulator: &Emu
     assert!(emulator.emulator().requests(GET) >= before + 2);
     let child = replica.child.as_ref().unwrap();
     sigterm(child);
-    // Stops accepting: a new connection is refused while the process drains.
-    let mut refused = false;
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(replica.http).await.is_err() {
-            refused = true;
-            break;
+    // Stops accepting: new connections to either listener are refused while it drains.
+    for addr in [replica.http, replica.grpc] {
+        let mut refused = false;
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(
+            refused,
+            "{} stops accepting on {addr} after SIGTERM",
+            replica.name
+        );
     }
-    assert!(refused, "{} stops accepting after SIGTERM", replica.name);
     let (status, body) = graphql.await.unwrap();
     assert!(status.is_success(), "{status}: {body}");
     assert_eq!(body["data"]["jobExecution"]["metadata"]["id"], id, "{body}");
