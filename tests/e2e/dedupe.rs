@@ -101,3 +101,52 @@ async fn dedupe_off_calls_once_per_request() {
     burst(&env, &["dev-token"; 8]).await;
     assert_eq!(env.upstream(LIST_EXECUTIONS), 8);
 }
+
+/// A read sent after the caller's own write does not join a read of the same execution that
+/// left before the write, so it sees the write.
+#[tokio::test]
+async fn a_read_after_a_write_does_not_join_an_older_read() {
+    let env = Env::start(emulator_config(5)).await;
+    let created = create_execution(&env, json!({})).await;
+    let id = created["data"]["createJobExecution"]["metadata"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    env.reset();
+    env.emulator.emulator().set_faults(vec![Fault {
+        route: GET_EXECUTION.to_owned(),
+        latency_ms: Some(500),
+        ..Default::default()
+    }]);
+    const READ: &str = r#"query($id: String!) {
+      jobExecution(jobName: "data-processing-job", id: $id) { status }
+    }"#;
+    let early = tokio::spawn({
+        let (http, url, id) = (env.http.clone(), env.gateway.url.clone(), id.clone());
+        async move { post(&http, &url, READ, json!({"id": id}), &[]).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let cancelled = env
+        .gql(
+            r#"mutation($id: String!) { cancelJobExecution(jobName: "data-processing-job", id: $id) { status } }"#,
+            json!({"id": id}),
+        )
+        .await;
+    assert!(cancelled["errors"].is_null(), "{cancelled}");
+    let late = env.gql(READ, json!({"id": id})).await;
+    let early = early.await.unwrap();
+    let status = |v: &Value| {
+        v["data"]["jobExecution"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        matches!(status(&late).as_str(), "CANCELLING" | "CANCELLED"),
+        "late {late}, early {early}"
+    );
+    assert!(early["errors"].is_null(), "{early}");
+    // Two reads, two calls: the late one did not join the early one (the emulator reads the
+    // state after its delay, so both may see the cancel; the count tells them apart).
+    assert_eq!(env.upstream(GET_EXECUTION), 2);
+}

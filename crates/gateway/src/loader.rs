@@ -174,6 +174,14 @@ impl<K, V> Default for Flights<K, V> {
 }
 
 impl<K: Eq + Hash + Clone, V> Flights<K, V> {
+    /// Stops offering the flights of `credentials` to later reads (those waiting keep theirs).
+    fn forget(&self, credentials: &Credentials) {
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(owner, _), _| owner != credentials);
+    }
+
     /// Joins the flight of `id`, or starts one with `start`, and waits for its answer.
     async fn run(
         &self,
@@ -254,6 +262,15 @@ struct InFlightMaps {
     executions: Flights<ExecutionRef, JobExecution>,
     jobs_pages: Flights<ListJobsRequest, Page<Job>>,
     tasks_pages: Flights<TasksPage, Page<JobExecutionTask>>,
+}
+
+impl InFlightMaps {
+    fn forget(&self, credentials: &Credentials) {
+        self.executions_pages.forget(credentials);
+        self.executions.forget(credentials);
+        self.jobs_pages.forget(credentials);
+        self.tasks_pages.forget(credentials);
+    }
 }
 
 /// A key the generic batch function serves with one upstream call each.
@@ -483,6 +500,15 @@ impl RequestLoader {
         self.executions_pages.prime(key, Ok(Arc::new(page))).await;
     }
 
+    /// To call once this request's caller has written (a create or a cancel, whatever its
+    /// outcome): the reads of this credential in flight may have left before the write, so no
+    /// later read joins them; it calls the upstream and sees the write.
+    pub fn after_write(&self) {
+        if let Some(in_flight) = &self.upstream.in_flight {
+            in_flight.0.forget(&self.upstream.credentials);
+        }
+    }
+
     /// Upstream calls this request made (or tried past its cap).
     pub fn upstream_calls(&self) -> u64 {
         self.upstream.calls.load(Ordering::Relaxed)
@@ -620,6 +646,25 @@ mod tests {
         assert!(cancelled.is_err());
         assert!(answer.is_ok());
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 3);
+        assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
+
+        // After a write of this credential, a read does not join the flight that left before.
+        let (before, writer, after) = (
+            loader("dev-token"),
+            loader("dev-token"),
+            loader("dev-token"),
+        );
+        let reads = async {
+            let early = before.execution(key()).await;
+            assert!(early.is_ok());
+        };
+        let write_then_read = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            writer.after_write();
+            assert!(after.execution(key()).await.is_ok());
+        };
+        tokio::join!(reads, write_then_read);
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 5);
         assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
 
         // Every waiter gone before the answer: the flight leaves the map.
