@@ -2,8 +2,10 @@
 # Memory under amplification: the release gateway over the release emulator on loopback, fed the
 # request shapes that used to amplify memory (issue "Bound the work a request can cause"), each
 # CONCURRENCY at once, ROUNDS times. Prints, per case, how the gateway answered (HTTP status and
-# the first error code / limit), the upstream requests it cost, and the gateway's peak RSS
-# (VmHWM) after the case, so a case that holds memory shows at once.
+# the first error code / limit), the size of one answer, the upstream requests it cost, and the
+# gateway's peak RSS (VmHWM, reset before each case through /proc/PID/clear_refs where the kernel
+# allows it, else the peak so far) and its RSS once the case is over, so a case that holds
+# memory shows at once.
 #
 # Usage: bench/amplify.sh [--concurrency 16] [--rounds 3] [--no-build]
 # Loopback only, bounded (ROUNDS x CONCURRENCY requests a case, curl --max-time 60); it kills
@@ -45,13 +47,14 @@ wait_for() { # url
   echo "no answer from $1" >&2; exit 1
 }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 "$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 200 --executions-per-job 600 \
   --token dev-token=my-workspace >"$OUT/emulator.log" 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$EMU_PORT/_emulator/stats"
 "$BIN/blaxel-gateway" --listen "127.0.0.1:$GW_PORT" --upstream "http://127.0.0.1:$EMU_PORT/v0" \
-  --token dev-token >"$OUT/gateway.log" 2>&1 &
+  --token dev-token --grpc-listen off >"$OUT/gateway.log" 2>&1 &
 GW=$!
 PIDS+=($GW)
 wait_for "http://127.0.0.1:$GW_PORT/healthz"
@@ -78,11 +81,13 @@ CASES[5-batch-10x100]="[$(for i in $(seq 1 10); do printf '{"query":"{ jobExecut
 CASES[6-fragment-bomb]="{\"query\":\"$bomb\"}"
 CASES[7-introspection-batch]="[$(for i in $(seq 1 10); do printf '{"query":"{ __schema { types { name fields { name type { name ofType { name ofType { name } } } } } } }"},'; done | sed 's/,$//')]"
 
-printf '%-24s %-8s %-40s %10s %12s %10s\n' case status "first error (limit)" "bytes" "upstream/req" "peak MiB"
+echo "gateway idle RSS: $(python3 -c "print(round($(rss_kb "$GW") / 1024, 1))") MiB; $CONCURRENCY requests at once, $ROUNDS rounds a case"
+printf '%-24s %-8s %-40s %10s %12s %10s %10s\n' case status "first error (limit)" "bytes" "upstream/req" "peak MiB" "after MiB"
 for name in $(printf '%s\n' "${!CASES[@]}" | sort); do
   body="${CASES[$name]}"
   printf '%s' "$body" >"$OUT/body.json"
   curl -s -X POST "http://127.0.0.1:$EMU_PORT/_emulator/reset-stats" >/dev/null
+  echo 5 2>/dev/null >"/proc/$GW/clear_refs" || true
   for ((r = 0; r < ROUNDS; r++)); do
     CURLS=()
     for ((c = 0; c < CONCURRENCY; c++)); do
@@ -103,5 +108,6 @@ print((e[0]['extensions'].get('code','?')+' ('+str(e[0]['extensions'].get('limit
   upstream=$(curl -s "http://127.0.0.1:$EMU_PORT/_emulator/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['total'])")
   per_req=$(python3 -c "print(round($upstream / ($ROUNDS * $CONCURRENCY), 1))")
   peak=$(python3 -c "print(round($(hwm_kb "$GW") / 1024, 1))")
-  printf '%-24s %-8s %-40s %10s %12s %10s\n' "$name" "$status" "$first" "$bytes" "$per_req" "$peak"
+  after=$(python3 -c "print(round($(rss_kb "$GW") / 1024, 1))")
+  printf '%-24s %-8s %-40s %10s %12s %10s %10s\n' "$name" "$status" "$first" "$bytes" "$per_req" "$peak" "$after"
 done

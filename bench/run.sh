@@ -18,7 +18,9 @@
 # Usage: bench/run.sh [--duration S] [--warmup S] [--conns 1,32] [--scenarios a,b,c,d,e]
 #                     [--unique-auth] [--tokens N] [--no-build] [--out DIR]
 #                     [--gateway-args "ARGS"] [--emulator-port P] [--gateway-port P]
-#                     [--timeout S]
+#                     [--timeout S] [--gateway-bin PATH]
+# --gateway-bin runs another gateway binary (e.g. a copy of the one before a change, for an A/B
+# pair of runs); the emulator is still target/release's.
 # Every run stops by itself (wrk -d, plus a watchdog of --timeout seconds, default 900), and
 # every process started here is stopped on exit, error or Ctrl-C.
 set -euo pipefail
@@ -33,14 +35,17 @@ UNIQUE_AUTH=0
 TOKENS=40000
 BUILD=1
 OUT=""
+# The gateway runs with its default limits (scenario c, 5 jobs x 20 with every field, about
+# 0.2 MB, is estimated at 1.7 MB: under the default --max-response-bytes of 4 MiB).
 GATEWAY_ARGS=""
 EMU_PORT=18281
 GW_PORT=18280
 TIMEOUT=900
 JOBS=5
+GW_BIN_ARG=""
 EXECUTIONS=1000
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -56,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --emulator-port) EMU_PORT="$2"; shift 2 ;;
     --gateway-port) GW_PORT="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
+    --gateway-bin) GW_BIN_ARG="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -113,7 +119,7 @@ if [[ $BUILD == 1 ]]; then
   cargo build --release -p blaxel-emulator -p blaxel-gateway >&2
 fi
 EMU_BIN="$ROOT/target/release/blaxel-emulator"
-GW_BIN="$ROOT/target/release/blaxel-gateway"
+GW_BIN="${GW_BIN_ARG:-$ROOT/target/release/blaxel-gateway}"
 [[ -x $EMU_BIN && -x $GW_BIN ]] || { echo "release binaries missing: run without --no-build" >&2; exit 1; }
 
 OUT="${OUT:-$ROOT/target/bench/$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -139,7 +145,7 @@ RUST_LOG="${RUST_LOG:-warn}" "$EMU_BIN" "${emu_args[@]}" >"$OUT/logs/emulator.lo
 EMU_PID=$!
 PIDS+=("$EMU_PID")
 # shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags
-"$GW_BIN" --listen "127.0.0.1:$GW_PORT" --upstream "$EMU/v0" --token dev-token $GATEWAY_ARGS \
+"$GW_BIN" --listen "127.0.0.1:$GW_PORT" --upstream "$EMU/v0" --token dev-token --grpc-listen off $GATEWAY_ARGS \
   >"$OUT/logs/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
@@ -250,5 +256,5 @@ check >&2
 python3 "$BENCH_DIR/report.py" "$OUT" --clk-tck "$CLK_TCK" --rss-mode "$RSS_MODE" \
   --meta "duration=${DURATION}s" "warmup=${WARMUP}s" "unique_auth=$UNIQUE_AUTH" \
   "loadavg_start=$LOAD_START" "loadavg_end=$LOAD_END" "cores=$(nproc)" \
-  "gateway_args=$GATEWAY_ARGS" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  "gateway_args=$GATEWAY_ARGS" "gateway_bin=$GW_BIN" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee "$OUT/report.md"

@@ -463,6 +463,8 @@ async fn one_credentials_burst_waits_for_its_own_turns_on_both_faces() {
         blaxel_gateway::Config {
             token: None,
             max_concurrent_per_credential: 2,
+            // Each request its own upstream call, so the counts show who reached the upstream.
+            upstream_dedupe: false,
             ..options()
         },
     )

@@ -5,6 +5,7 @@ mod bad_input;
 mod batching;
 mod browser;
 mod contract;
+mod dedupe;
 mod deploy;
 mod errors;
 mod faults;

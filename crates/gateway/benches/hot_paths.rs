@@ -6,8 +6,12 @@
 //!   selected: parse, validation, resolvers and serialization to JSON, with the page already
 //!   loaded (the request's loader is primed, so no upstream call is made); `..._cached_document`
 //!   takes the parsed document from the gateway's [`DocumentCache`] instead of parsing;
-//! - `cursor/encode`, `cursor/decode`: one edge cursor.
+//! - `cursor/encode`, `cursor/decode`: one edge cursor;
+//! - `floor/*`: the physical floor of one request's own work, the page's JSON decoded into the
+//!   model and the model encoded back to JSON (about the answer's size), without GraphQL: what a
+//!   gateway could not do below, to read next to `execute/*` and the load tests' CPU per request.
 //!
+//! The bench binary uses mimalloc as the gateway's binary does, so the figures are comparable.
 //! Sample counts are kept small so that the whole run takes about a minute.
 
 // `criterion_group!` and `criterion_main!` generate undocumented items.
@@ -30,6 +34,10 @@ use blaxel_models::{JobExecution, Page, PaginationSort};
 use blaxel_transport::{Client, Credentials, ListExecutionsRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt as _;
+
+/// The gateway's allocator (see `src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Every field of an execution, as `bench/fields.graphql` selects them.
 const FIELDS: &str = r#"
@@ -85,11 +93,41 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+fn floor(c: &mut Criterion) {
+    let rt = runtime();
+    let bytes = upstream_page(&rt, 20);
+    let page: Page<JobExecution> = serde_json::from_slice(&bytes).expect("the page decodes");
+    let encoded = serde_json::to_vec(&page).expect("the page encodes");
+    let mut group = c.benchmark_group("floor");
+    group.throughput(criterion::Throughput::Bytes(bytes.len() as u64));
+    group.bench_function(format!("decode_page_20_{}kB", bytes.len() / 1000), |b| {
+        b.iter(|| {
+            serde_json::from_slice::<Page<JobExecution>>(std::hint::black_box(&bytes))
+                .expect("the page decodes")
+        })
+    });
+    group.throughput(criterion::Throughput::Bytes(encoded.len() as u64));
+    group.bench_function(format!("encode_page_20_{}kB", encoded.len() / 1000), |b| {
+        b.iter(|| serde_json::to_vec(std::hint::black_box(&page)).expect("the page encodes"))
+    });
+    group.bench_function("decode_and_encode_page_20", |b| {
+        b.iter(|| {
+            let page: Page<JobExecution> =
+                serde_json::from_slice(std::hint::black_box(&bytes)).expect("the page decodes");
+            serde_json::to_vec(&page).expect("the page encodes")
+        })
+    });
+    group.finish();
+}
+
 fn execute(c: &mut Criterion) {
     let rt = runtime();
     // Never called: every page the queries need is primed into the request's loader.
     let config = Config {
         token: Some("dev-token".into()),
+        // The page of 100 with every field is estimated at 4.8 MB (really about 0.5 MB), over
+        // the default 4 MiB: this bench times the work, not the refusal.
+        max_response_bytes: 16 * 1024 * 1024,
         ..Config::for_upstream("http://127.0.0.1:9/v0")
     };
     let client = Client::new(config.client_config("http://127.0.0.1:9/v0")).expect("a client");
@@ -110,7 +148,7 @@ fn execute(c: &mut Criterion) {
             },
         };
         let request = || {
-            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8, 100);
+            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8, 100, None);
             rt.block_on(loader.prime_executions_page(key.clone(), page.clone()));
             Request::new(query.as_str())
                 .data(Caller::default())
@@ -184,6 +222,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = hot_paths;
     config = config();
-    targets = decode, execute, cursors
+    targets = decode, floor, execute, cursors
 }
 criterion_main!(hot_paths);

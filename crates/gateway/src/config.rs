@@ -159,6 +159,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_fields: u64,
 
+    /// Share an upstream read already in flight with other requests of the same credential
+    /// (token and workspace) asking for exactly the same upstream request, instead of calling
+    /// again; never across credentials, nothing kept once it answers.
+    #[arg(long, env = "GATEWAY_UPSTREAM_DEDUPE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub upstream_dedupe: bool,
+
     /// Most upstream calls one request may cause (a batch: all its operations together),
     /// priced before any call and counted as they happen (1 to 100000).
     #[arg(long, env = "GATEWAY_MAX_UPSTREAM_CALLS", default_value_t = 100,
@@ -362,6 +368,7 @@ impl Config {
             max_batch: to_usize(self.max_batch),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             per_request_concurrency: to_usize(self.per_request_concurrency),
+            upstream_dedupe: self.upstream_dedupe,
             per_credential_concurrency: to_usize(self.max_concurrent_per_credential),
             watch: WatchLimits {
                 poll_interval: Duration::from_millis(self.subscription_poll_ms),

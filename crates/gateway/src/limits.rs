@@ -32,6 +32,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Upstream calls in flight for one request. Default 8.
     pub per_request_concurrency: usize,
+    /// Identical upstream reads in flight are shared across requests of one credential
+    /// (`--upstream-dedupe`). Default on.
+    pub upstream_dedupe: bool,
     /// Requests of one credential running at once (see [`crate::fairness`]). Default 16.
     pub per_credential_concurrency: usize,
     /// Limits of subscriptions and watches (poll interval, streams per connection and per

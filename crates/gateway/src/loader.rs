@@ -13,13 +13,20 @@
 //!
 //! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
 //! every field that asked), so one failing key leaves its siblings intact.
+//!
+//! Across requests, [`InFlight`] (`--upstream-dedupe`, on by default) shares an upstream read
+//! that is already in flight: a key asked by another request with the same credential (token
+//! and workspace) while the first call has not answered waits for that call and reads its
+//! answer, so N callers asking for one page at once cost one upstream call. The key is the whole
+//! upstream request (route, path, query) plus the credential: callers with different
+//! credentials never share a call. Nothing is kept once the call answers (no cache).
 
 use std::{
     collections::HashMap,
     future::Future,
     hash::Hash,
     sync::{
-        Arc,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -30,7 +37,10 @@ use blaxel_transport::{
     ListTasksRequest, MAX_SHARED_LIMIT,
 };
 use dataloader::{BatchFn, cached::Loader};
-use futures::future::join_all;
+use futures::{
+    FutureExt as _,
+    future::{BoxFuture, Shared, join_all},
+};
 use tokio::sync::Semaphore;
 
 use crate::error::{Code, Error};
@@ -87,12 +97,15 @@ struct Upstream {
     /// Upstream calls made so far by this request, and the most it may make.
     calls: AtomicU64,
     max_calls: u64,
+    /// The reads in flight of every request, when they are shared (`--upstream-dedupe`).
+    in_flight: Option<InFlight>,
 }
 
 impl Upstream {
-    /// Runs one upstream call under the request's concurrency bound and its cap on calls: past
-    /// the cap, nothing is sent and the key answers `QUERY_TOO_COMPLEX` (`maxUpstreamCalls`).
-    async fn call<T>(&self, call: impl Future<Output = Result<T, UpstreamError>>) -> Loaded<T> {
+    /// Counts one call against the request's cap: past it, the key answers `QUERY_TOO_COMPLEX`
+    /// (`maxUpstreamCalls`) and nothing is sent. A read that joins another request's call
+    /// counts too, so the cap does not depend on what other callers do.
+    fn count(&self) -> Result<(), Arc<Error>> {
         if self.calls.fetch_add(1, Ordering::Relaxed) >= self.max_calls {
             metrics::counter!("gateway_limit_refusals_total", "limit" => "maxUpstreamCalls")
                 .increment(1);
@@ -105,60 +118,240 @@ impl Upstream {
                 ),
             )));
         }
+        Ok(())
+    }
+
+    /// Runs one upstream call under the request's concurrency bound and its cap on calls.
+    async fn call<T>(&self, call: impl Future<Output = Result<T, UpstreamError>>) -> Loaded<T> {
+        self.count()?;
         // The semaphore is never closed, so acquire cannot fail.
         let _permit = self.permits.acquire().await.ok();
         call.await
             .map(Arc::new)
             .map_err(|e| Arc::new(Error::upstream(&e)))
     }
+
+    /// Reads `key` under the request's bound and cap, joining an identical read of another
+    /// request with the same credential that is in flight (when dedupe is on).
+    async fn read<K: Read>(&self, key: &K) -> Loaded<K::Value> {
+        let Some(in_flight) = &self.in_flight else {
+            return self.call(key.read(&self.client, &self.credentials)).await;
+        };
+        self.count()?;
+        let _permit = self.permits.acquire().await.ok();
+        let (client, credentials, owned) =
+            (self.client.clone(), self.credentials.clone(), key.clone());
+        K::flights(&in_flight.0)
+            .run((self.credentials.clone(), key.clone()), move || {
+                async move {
+                    owned
+                        .read(&client, &credentials)
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| Arc::new(Error::upstream(&e)))
+                }
+                .boxed()
+            })
+            .await
+    }
+}
+
+/// One shared upstream read: every request waiting for it polls it, so it goes on while any of
+/// them waits, whichever request started it.
+type Flight<V> = Shared<BoxFuture<'static, Loaded<V>>>;
+
+/// The reads of one kind in flight, by credential and key.
+struct Flights<K, V> {
+    map: Mutex<HashMap<(Credentials, K), Flight<V>>>,
+}
+
+impl<K, V> Default for Flights<K, V> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::default(),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> Flights<K, V> {
+    /// Stops offering the flights of `credentials` to later reads (those waiting keep theirs).
+    fn forget(&self, credentials: &Credentials) {
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(owner, _), _| owner != credentials);
+    }
+
+    /// Joins the flight of `id`, or starts one with `start`, and waits for its answer.
+    async fn run(
+        &self,
+        id: (Credentials, K),
+        start: impl FnOnce() -> BoxFuture<'static, Loaded<V>>,
+    ) -> Loaded<V> {
+        let flight = {
+            let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+            match map.get(&id) {
+                Some(flight) => {
+                    metrics::counter!("gateway_upstream_dedupe_joined_total").increment(1);
+                    flight.clone()
+                }
+                None => {
+                    let flight = start().shared();
+                    map.insert(id.clone(), flight.clone());
+                    flight
+                }
+            }
+        };
+        let mut waiter = Waiter {
+            flights: self,
+            id,
+            identity: flight.clone(),
+            flight,
+            answered: false,
+        };
+        let answer = (&mut waiter.flight).await;
+        waiter.answered = true;
+        answer
+    }
+}
+
+/// One request waiting for a flight. When it leaves (answered, or dropped: its client went
+/// away), the flight leaves the map if it answered (later reads call the upstream afresh), or if
+/// no other request waits for it (nobody drives it any more).
+struct Waiter<'a, K: Eq + Hash, V> {
+    flights: &'a Flights<K, V>,
+    id: (Credentials, K),
+    /// A handle never polled: a `Shared` that answered forgets its flight, this one does not.
+    identity: Flight<V>,
+    /// The handle polled.
+    flight: Flight<V>,
+    answered: bool,
+}
+
+impl<K: Eq + Hash, V> Drop for Waiter<'_, K, V> {
+    fn drop(&mut self) {
+        let mut map = self
+            .flights
+            .map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ours = map.get(&self.id).is_some_and(|f| f.ptr_eq(&self.identity));
+        // The map's handle and our two: no other request waits.
+        let alone = self.identity.strong_count() == Some(3);
+        if ours && (self.answered || alone) {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// The upstream reads in flight across requests (`--upstream-dedupe`), one map per kind of read,
+/// keyed by the caller's credential and the read's key (the whole upstream request). Cheap to
+/// clone; every clone shares the maps.
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<InFlightMaps>);
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlight").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct InFlightMaps {
+    executions_pages: Flights<ExecutionsPage, Page<JobExecution>>,
+    executions: Flights<ExecutionRef, JobExecution>,
+    jobs_pages: Flights<ListJobsRequest, Page<Job>>,
+    tasks_pages: Flights<TasksPage, Page<JobExecutionTask>>,
+}
+
+impl InFlightMaps {
+    fn forget(&self, credentials: &Credentials) {
+        self.executions_pages.forget(credentials);
+        self.executions.forget(credentials);
+        self.jobs_pages.forget(credentials);
+        self.tasks_pages.forget(credentials);
+    }
 }
 
 /// A key the generic batch function serves with one upstream call each.
-trait Read: Clone + Eq + Hash + std::fmt::Debug + Send + Sync {
+trait Read: Clone + Eq + Hash + std::fmt::Debug + Send + Sync + 'static {
     /// The decoded upstream answer.
-    type Value: Send + Sync;
+    type Value: Send + Sync + 'static;
     /// One upstream call for this key.
     fn read(
         &self,
-        upstream: &Upstream,
+        client: &Client,
+        credentials: &Credentials,
     ) -> impl Future<Output = Result<Self::Value, UpstreamError>> + Send;
+    /// The reads of this kind in flight across requests.
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value>;
 }
 
 impl Read for ExecutionsPage {
     type Value = Page<JobExecution>;
 
-    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
-        up.client
-            .list_job_executions(&up.credentials, &self.job, &self.request)
+    async fn read(
+        &self,
+        client: &Client,
+        creds: &Credentials,
+    ) -> Result<Self::Value, UpstreamError> {
+        client
+            .list_job_executions(creds, &self.job, &self.request)
             .await
+    }
+
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
+        &maps.executions_pages
     }
 }
 
 impl Read for ExecutionRef {
     type Value = JobExecution;
 
-    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
-        up.client
-            .get_job_execution(&up.credentials, &self.job, &self.id)
-            .await
+    async fn read(
+        &self,
+        client: &Client,
+        creds: &Credentials,
+    ) -> Result<Self::Value, UpstreamError> {
+        client.get_job_execution(creds, &self.job, &self.id).await
+    }
+
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
+        &maps.executions
     }
 }
 
 impl Read for ListJobsRequest {
     type Value = Page<Job>;
 
-    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
-        up.client.list_jobs(&up.credentials, self).await
+    async fn read(
+        &self,
+        client: &Client,
+        creds: &Credentials,
+    ) -> Result<Self::Value, UpstreamError> {
+        client.list_jobs(creds, self).await
+    }
+
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
+        &maps.jobs_pages
     }
 }
 
 impl Read for TasksPage {
     type Value = Page<JobExecutionTask>;
 
-    async fn read(&self, up: &Upstream) -> Result<Self::Value, UpstreamError> {
-        up.client
-            .list_job_execution_tasks(&up.credentials, &self.job, &self.execution, &self.request)
+    async fn read(
+        &self,
+        client: &Client,
+        creds: &Credentials,
+    ) -> Result<Self::Value, UpstreamError> {
+        client
+            .list_job_execution_tasks(creds, &self.job, &self.execution, &self.request)
             .await
+    }
+
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
+        &maps.tasks_pages
     }
 }
 
@@ -168,7 +361,7 @@ struct EachBatch(Arc<Upstream>);
 impl<K: Read> BatchFn<K, Loaded<K::Value>> for EachBatch {
     async fn load(&mut self, keys: &[K]) -> HashMap<K, Loaded<K::Value>> {
         let up = &self.0;
-        let values = join_all(keys.iter().map(|key| up.call(key.read(up)))).await;
+        let values = join_all(keys.iter().map(|key| up.read(key))).await;
         keys.iter().cloned().zip(values).collect()
     }
 }
@@ -190,10 +383,7 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
                 ..ListJobsRequest::default()
             };
             // A failed listing is not an answer for any name: they are fetched one by one.
-            if let Ok(page) = up
-                .call(up.client.list_jobs(&up.credentials, &request))
-                .await
-            {
+            if let Ok(page) = up.read(&request).await {
                 for job in &page.items {
                     if names.contains(&job.metadata.name) {
                         found.insert(job.metadata.name.clone(), Ok(Arc::new(job.clone())));
@@ -240,12 +430,14 @@ pub struct RequestLoader {
 
 impl RequestLoader {
     /// Loaders calling `client` with `credentials`, at most `concurrency` calls in flight and
-    /// `max_calls` in all.
+    /// `max_calls` in all. With `in_flight`, a read joins an identical read (same credential,
+    /// same upstream request) of another request that is in flight, instead of calling again.
     pub fn new(
         client: Client,
         credentials: Credentials,
         concurrency: usize,
         max_calls: u64,
+        in_flight: Option<InFlight>,
     ) -> Self {
         let up = Arc::new(Upstream {
             client,
@@ -253,6 +445,7 @@ impl RequestLoader {
             permits: Semaphore::new(concurrency.max(1)),
             calls: AtomicU64::new(0),
             max_calls,
+            in_flight,
         });
         Self {
             executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
@@ -307,6 +500,15 @@ impl RequestLoader {
         self.executions_pages.prime(key, Ok(Arc::new(page))).await;
     }
 
+    /// To call once this request's caller has written (a create or a cancel, whatever its
+    /// outcome): the reads of this credential in flight may have left before the write, so no
+    /// later read joins them; it calls the upstream and sees the write.
+    pub fn after_write(&self) {
+        if let Some(in_flight) = &self.upstream.in_flight {
+            in_flight.0.forget(&self.upstream.credentials);
+        }
+    }
+
     /// Upstream calls this request made (or tried past its cap).
     pub fn upstream_calls(&self) -> u64 {
         self.upstream.calls.load(Ordering::Relaxed)
@@ -359,7 +561,13 @@ mod tests {
             ..ClientConfig::new(emulator.base_url())
         })
         .unwrap();
-        let loader = Arc::new(RequestLoader::new(client, Credentials::default(), 8, 100));
+        let loader = Arc::new(RequestLoader::new(
+            client,
+            Credentials::default(),
+            8,
+            100,
+            None,
+        ));
         let early = tokio::spawn({
             let loader = Arc::clone(&loader);
             async move { loader.execution(key()).await }
@@ -385,5 +593,83 @@ mod tests {
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
         assert!(loader.execution(key()).await.is_ok());
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
+    }
+
+    /// Loaders of two requests sharing [`InFlight`]: the same key with the same credential costs
+    /// one call while it is in flight; another credential never joins it; a request whose
+    /// client went away leaves the call to the one still waiting.
+    #[tokio::test]
+    async fn in_flight_reads_are_shared_by_credential_only() {
+        let emulator = blaxel_emulator::spawn(EmulatorConfig {
+            tokens: vec![
+                ("dev-token".into(), "my-workspace".into()),
+                ("other-token".into(), "my-workspace".into()),
+            ],
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        emulator.emulator().set_faults(vec![Fault {
+            route: GET_EXECUTION.to_owned(),
+            latency_ms: Some(300),
+            ..Default::default()
+        }]);
+        let client = Client::new(ClientConfig::new(emulator.base_url())).unwrap();
+        let in_flight = InFlight::default();
+        let loader = |token: &str| {
+            RequestLoader::new(
+                client.clone(),
+                Credentials::with_token(token),
+                8,
+                100,
+                Some(in_flight.clone()),
+            )
+        };
+        let (a, b, c) = (
+            loader("dev-token"),
+            loader("dev-token"),
+            loader("other-token"),
+        );
+        let (a, b, c) = tokio::join!(a.execution(key()), b.execution(key()), c.execution(key()));
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert!(Arc::ptr_eq(&a, &b), "one call, one answer");
+        assert!(!Arc::ptr_eq(&a, &c), "another credential, another call");
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
+        assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
+
+        // The first request gives up: the second still gets the answer of the one call.
+        let (first, second) = (loader("dev-token"), loader("dev-token"));
+        let (cancelled, answer) = tokio::join!(
+            tokio::time::timeout(Duration::from_millis(100), first.execution(key())),
+            second.execution(key())
+        );
+        assert!(cancelled.is_err());
+        assert!(answer.is_ok());
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 3);
+        assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
+
+        // After a write of this credential, a read does not join the flight that left before.
+        let (before, writer, after) = (
+            loader("dev-token"),
+            loader("dev-token"),
+            loader("dev-token"),
+        );
+        let reads = async {
+            let early = before.execution(key()).await;
+            assert!(early.is_ok());
+        };
+        let write_then_read = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            writer.after_write();
+            assert!(after.execution(key()).await.is_ok());
+        };
+        tokio::join!(reads, write_then_read);
+        assert_eq!(emulator.emulator().requests(GET_EXECUTION), 5);
+        assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
+
+        // Every waiter gone before the answer: the flight leaves the map.
+        let gone = loader("dev-token");
+        let _ = tokio::time::timeout(Duration::from_millis(50), gone.execution(key())).await;
+        assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
     }
 }

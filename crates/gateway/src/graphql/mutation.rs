@@ -15,6 +15,7 @@ use blaxel_transport::Client;
 use crate::{
     caller::Caller,
     error::json_kind,
+    loader::RequestLoader,
     write::{self, CreateExecution},
 };
 
@@ -109,9 +110,9 @@ impl Mutation {
                 ctx.data_unchecked::<Client>(),
                 ctx.data_unchecked::<Caller>(),
             );
-            let created = write::create_execution(client, caller, &job_name, create)
-                .await
-                .map_err(to_graphql)?;
+            let created = write::create_execution(client, caller, &job_name, create).await;
+            after_write(ctx);
+            let created = created.map_err(to_graphql)?;
             Ok(Some(JobExecution::single(created.execution.into())))
         };
         or_null(ctx, result.await)
@@ -134,11 +135,19 @@ impl Mutation {
                 ctx.data_unchecked::<Client>(),
                 ctx.data_unchecked::<Caller>(),
             );
-            let execution = write::cancel_execution(client, caller, &job_name, &id)
-                .await
-                .map_err(to_graphql)?;
+            let execution = write::cancel_execution(client, caller, &job_name, &id).await;
+            after_write(ctx);
+            let execution = execution.map_err(to_graphql)?;
             Ok(Some(JobExecution::single(execution.into())))
         };
         or_null(ctx, result.await)
+    }
+}
+
+/// Reads of this caller in flight are not joined after its write (see
+/// [`RequestLoader::after_write`]).
+fn after_write(ctx: &Context<'_>) {
+    if let Some(loader) = ctx.data_opt::<std::sync::Arc<RequestLoader>>() {
+        loader.after_write();
     }
 }

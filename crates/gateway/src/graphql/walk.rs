@@ -464,7 +464,8 @@ mod tests {
         }
 
         async fn run(&self, query: &str, walk: bool) -> String {
-            let loader = RequestLoader::new(self.client.clone(), Credentials::default(), 8, 100);
+            let loader =
+                RequestLoader::new(self.client.clone(), Credentials::default(), 8, 100, None);
             let key = ExecutionsPage {
                 job: JOB.to_owned(),
                 request: ListExecutionsRequest {

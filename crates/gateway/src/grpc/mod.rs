@@ -57,7 +57,7 @@ use crate::{
     caller::Caller,
     fairness::{Fairness, Turn},
     limits::Limits,
-    loader::RequestLoader,
+    loader::{InFlight, RequestLoader},
     pagination::Contract,
 };
 
@@ -88,6 +88,8 @@ struct Inner {
     watcher: crate::watch::Watcher,
     /// Watch streams per client connection.
     connections: watch::Connections,
+    /// Upstream reads in flight (`--upstream-dedupe`), shared with the GraphQL face.
+    in_flight: Option<InFlight>,
 }
 
 /// What one call works with: who calls, the call's loaders, and its time budget.
@@ -108,6 +110,17 @@ impl GrpcFace {
         watcher: crate::watch::Watcher,
         fairness: Arc<Fairness>,
     ) -> Self {
+        let in_flight = limits.upstream_dedupe.then(InFlight::default);
+        Self::build(client, limits, watcher, fairness, in_flight)
+    }
+
+    fn build(
+        client: Client,
+        limits: Limits,
+        watcher: crate::watch::Watcher,
+        fairness: Arc<Fairness>,
+        in_flight: Option<InFlight>,
+    ) -> Self {
         let contract = Contract::of(client.config().api_version);
         Self {
             inner: Arc::new(Inner {
@@ -117,6 +130,7 @@ impl GrpcFace {
                 contract,
                 watcher,
                 connections: watch::Connections::default(),
+                in_flight,
             }),
         }
     }
@@ -124,11 +138,12 @@ impl GrpcFace {
     /// The face over the same client, limits, pollers and per-credential turns as the GraphQL
     /// face.
     pub fn from_state(state: &AppState) -> Self {
-        Self::new(
+        Self::build(
             state.client().clone(),
             *state.limits(),
             state.watcher().clone(),
             Arc::clone(state.fairness()),
+            state.in_flight().cloned(),
         )
     }
 
@@ -158,6 +173,7 @@ impl GrpcFace {
             caller.credentials.clone(),
             self.inner.limits.per_request_concurrency,
             self.inner.limits.max_upstream_calls,
+            self.inner.in_flight.clone(),
         );
         let budget = deadline::budget(
             deadline::grpc_timeout(metadata),

@@ -37,9 +37,9 @@ pub(super) async fn create(
         allow_queue: req.allow_queue,
     };
     let created = deadline::within(call.budget, async {
-        create_execution(face.client(), &call.caller, job, create)
-            .await
-            .map_err(|e| Failure::from(e).resource(super::jobs::JOB_TYPE, &req.parent))
+        let created = create_execution(face.client(), &call.caller, job, create).await;
+        call.loader.after_write();
+        created.map_err(|e| Failure::from(e).resource(super::jobs::JOB_TYPE, &req.parent))
     })
     .await?;
     Ok(Response::new(convert::execution(&created.execution)))
@@ -55,9 +55,9 @@ pub(super) async fn cancel(
     let name = &request.get_ref().name;
     let [job, id] = parse_name("name", name, EXECUTION_NAME)?;
     let execution = deadline::within(call.budget, async {
-        cancel_execution(face.client(), &call.caller, job, id)
-            .await
-            .map_err(|e| Failure::from(e).resource(EXECUTION_TYPE, name))
+        let execution = cancel_execution(face.client(), &call.caller, job, id).await;
+        call.loader.after_write();
+        execution.map_err(|e| Failure::from(e).resource(EXECUTION_TYPE, name))
     })
     .await?;
     Ok(Response::new(convert::execution(&execution)))

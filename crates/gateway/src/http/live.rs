@@ -52,6 +52,7 @@ impl LiveExecutor {
             caller.credentials.clone(),
             limits.per_request_concurrency,
             limits.max_upstream_calls,
+            self.state.in_flight().cloned(),
         );
         request
             .data(caller)

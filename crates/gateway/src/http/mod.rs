@@ -47,7 +47,7 @@ use crate::{
     fairness::Fairness,
     graphql::{GatewaySchema, documents::DocumentCache},
     limits::Limits,
-    loader::RequestLoader,
+    loader::{InFlight, RequestLoader},
     pagination::Contract,
     watch::Watcher,
 };
@@ -73,6 +73,8 @@ struct Inner {
     fairness: Arc<Fairness>,
     /// The shared pollers of subscriptions and watches.
     watcher: Watcher,
+    /// Upstream reads in flight, shared across requests (`--upstream-dedupe`).
+    in_flight: Option<InFlight>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
                 limits,
                 metrics,
                 fairness,
+                in_flight: limits.upstream_dedupe.then(InFlight::default),
             }),
             frontend: Arc::default(),
         }
@@ -126,6 +129,11 @@ impl AppState {
     /// The limits.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// The upstream reads in flight, shared by every face (`None`: `--upstream-dedupe false`).
+    pub fn in_flight(&self) -> Option<&InFlight> {
+        self.inner.in_flight.as_ref()
     }
 
     /// The shared pollers of subscriptions and watches (every face uses the same).
@@ -189,6 +197,7 @@ pub async fn execute(
         caller.credentials.clone(),
         limits.per_request_concurrency,
         limits.max_upstream_calls,
+        state.inner.in_flight.clone(),
     );
     let batch = state
         .inner
