@@ -13,6 +13,7 @@ mod harness;
 mod limits;
 mod live_clients;
 mod mutations;
+mod observability;
 mod paging;
 mod protection;
 mod serving;

@@ -14,6 +14,7 @@ use clap::Parser;
 use crate::{
     http::{AllowedOrigins, ApqLimits, FrontendConfig, GraphiqlConfig, TrustedDocuments},
     limits::Limits,
+    telemetry::LogFormat,
     watch::WatchLimits,
 };
 
@@ -241,6 +242,11 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_TRUSTED_DOCUMENTS", value_parser = trusted_documents)]
     pub trusted_documents: Option<TrustedDocuments>,
 
+    /// Log lines as `text` (for people; colours only on a terminal) or `json` (one object a
+    /// line, with the request span's fields). `RUST_LOG` filters them (default `info`).
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Seed of the embedded emulator's demo data (only without --upstream).
     #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
     pub emulator_seed: u64,
@@ -423,6 +429,8 @@ impl Config {
                 half_open_probes: self.breaker_probes,
             },
             max_concurrent_requests: to_usize(self.max_concurrent_upstream),
+            // traceparent on every attempt, and the attempt counted for the request's log line.
+            on_attempt: crate::telemetry::attempt_hook(),
             ..ClientConfig::default()
         }
     }

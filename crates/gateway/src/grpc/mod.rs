@@ -32,7 +32,8 @@
 //! # }
 //! ```
 
-pub mod args;
+pub mod access;
+mod args;
 pub mod convert;
 pub mod deadline;
 #[cfg(test)]
@@ -149,6 +150,7 @@ impl GrpcFace {
             client.config().workspace.as_deref(),
         )
         .map_err(|e| Failure::from(crate::error::Error::from(e)))?;
+        crate::observe::with_current(|o| o.workspace(&caller.workspace));
         let loader = RequestLoader::new(
             client.clone(),
             caller.credentials.clone(),
