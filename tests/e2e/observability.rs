@@ -347,3 +347,36 @@ async fn hostile_input_creates_no_label_values() {
     }
     task.abort();
 }
+
+/// `/readyz` says why not: a base URL that is not the API's (404), an upstream that refuses
+/// connections; without a configured token, an upstream asking for one is ready.
+#[tokio::test]
+async fn readyz_says_why_not_ready() {
+    let not_api = Router::new().fallback(any(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, not_api).await });
+    let readyz = |gateway: harness::Gateway| async move {
+        let resp = reqwest::get(format!("{}/readyz", gateway.base))
+            .await
+            .unwrap();
+        (resp.status(), resp.text().await.unwrap())
+    };
+    let no_token = Config {
+        token: None,
+        ..options()
+    };
+    let (status, body) =
+        readyz(harness::gateway(&format!("http://{addr}/v0"), no_token.clone()).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("404") && body.contains("/v0"), "{body}");
+
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let (status, body) = readyz(harness::gateway("http://127.0.0.1:1/v0", options()).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("refused"), "{body}");
+
+    let emulator = blaxel_emulator::spawn(emulator_config(1)).await.unwrap();
+    let (status, body) = readyz(harness::gateway(&emulator.base_url(), no_token).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -33,7 +33,7 @@ pub struct Config {
 
     /// Blaxel API base URL, e.g. `https://api.blaxel.ai/v0`. Unset (or empty): an emulator with
     /// demo data starts in-process on a free loopback port.
-    #[arg(long, env = "BLAXEL_API_URL", value_parser = non_empty)]
+    #[arg(long, env = "BLAXEL_API_URL", value_parser = upstream_url)]
     pub upstream: Option<String>,
 
     /// Bearer token used when a caller sends none (never logged).
@@ -280,6 +280,28 @@ fn non_empty(raw: &str) -> Result<String, String> {
     }
 }
 
+/// The upstream base URL: absolute `http`/`https` with a host, and a path ending in `/v0` (every
+/// path of the API is relative to it: another base answers 404 to everything, which would look
+/// like missing jobs).
+fn upstream_url(raw: &str) -> Result<String, String> {
+    let raw = non_empty(raw)?;
+    let uri: http::Uri = raw
+        .parse()
+        .map_err(|e| format!("not a URL ({e}): expected e.g. https://api.blaxel.ai/v0"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(
+            "expected an http or https URL with a host, e.g. https://api.blaxel.ai/v0".into(),
+        );
+    }
+    if !uri.path().trim_end_matches('/').ends_with("/v0") {
+        return Err(format!(
+            "the path `{}` does not end in /v0, the API version prefix (e.g. https://api.blaxel.ai/v0)",
+            uri.path()
+        ));
+    }
+    Ok(raw)
+}
+
 /// Where the gRPC face listens: `--grpc-listen ADDR`, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrpcListen {
@@ -496,6 +518,31 @@ mod tests {
             assert!(
                 err.contains("not in") || err.contains("invalid"),
                 "{flag} {value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn upstream_urls_need_a_scheme_a_host_and_the_v0_prefix() {
+        for bad in [
+            "api.blaxel.ai/v0",
+            "ftp://h/v0",
+            "http://h",
+            "http://h/",
+            "http://h/api",
+            "http:///v0",
+        ] {
+            let err = parse(&["--upstream", bad]).unwrap_err().to_string();
+            assert!(err.contains("--upstream"), "{bad}: {err}");
+        }
+        for good in [
+            "https://api.blaxel.ai/v0",
+            "http://127.0.0.1:8081/v0/",
+            "http://h/p/v0",
+        ] {
+            assert_eq!(
+                parse(&["--upstream", good]).unwrap().upstream.unwrap(),
+                good
             );
         }
     }

@@ -16,7 +16,7 @@ use axum::{
     http::StatusCode,
     routing::{any, post},
 };
-use blaxel_emulator::EmulatorConfig;
+use blaxel_emulator::{EmulatorConfig, Fault};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
     trace::v1::{Span, span::SpanKind},
@@ -214,6 +214,7 @@ async fn otlp_export_traceparent_upstream_and_json_access_lines() {
             if line["message"] == "access" && line["route"] == "/graphql" {
                 return line;
             }
+            lines.push(line);
         }
         panic!("no access line");
     })
@@ -228,4 +229,49 @@ async fn otlp_export_traceparent_upstream_and_json_access_lines() {
     assert_eq!(access["span"]["request_id"], "req-otlp-1", "{access}");
     assert!(access["duration_ms"].as_f64().unwrap() >= 0.0);
     assert!(!access.to_string().contains("dev-token"));
+
+    // An upstream failure: a warn line with its cause and status, in the request's span, and
+    // the access line names the code the caller got.
+    emulator.emulator().set_faults(vec![Fault {
+        route: "GET /v0/jobs/{jobId}/executions".into(),
+        status: Some(503),
+        ..Fault::default()
+    }]);
+    reqwest::Client::new()
+        .post(&url)
+        .header("x-request-id", "req-fail-1")
+        .json(&json!({"query": r#"{ jobExecutions(jobName: "data-processing-job", first: 2) { totalCount } }"#}))
+        .send()
+        .await
+        .unwrap();
+    let (warn, access) = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut warn = None;
+        while let Some(line) = log.next_line().await.unwrap() {
+            let line: Value = serde_json::from_str(&line).unwrap();
+            if line["message"] == "upstream call failed" {
+                warn = Some(line);
+            } else if line["message"] != "access" {
+                lines.push(line);
+            } else if line["message"] == "access" && line["span"]["request_id"] == "req-fail-1" {
+                return (warn.expect("the warn line comes first"), line);
+            }
+        }
+        panic!("no lines for the failed request");
+    })
+    .await
+    .unwrap();
+    assert_eq!(warn["level"], "WARN", "{warn}");
+    assert_eq!(warn["cause"], "status", "{warn}");
+    assert_eq!(warn["status"], 503, "{warn}");
+    assert_eq!(warn["route"], "GET /jobs/{jobId}/executions", "{warn}");
+    assert_eq!(warn["span"]["request_id"], "req-fail-1", "{warn}");
+    assert_eq!(access["errors"], "UPSTREAM_UNAVAILABLE", "{access}");
+    // The first reachability probe said what it found.
+    assert!(
+        lines.iter().any(|l| l["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("upstream reachable")),
+        "{lines:?}"
+    );
 }
