@@ -150,7 +150,10 @@ impl GrpcFace {
             client.config().workspace.as_deref(),
         )
         .map_err(|e| Failure::from(crate::error::Error::from(e)))?;
-        crate::observe::with_current(|o| o.workspace(&caller.workspace));
+        // The call's span (see `access`): the workspace, never the token.
+        if !caller.workspace.is_empty() {
+            tracing::Span::current().record("workspace", caller.workspace.as_str());
+        }
         let loader = RequestLoader::new(
             client.clone(),
             caller.credentials.clone(),

@@ -201,8 +201,10 @@ pub async fn execute(
     let documents = &state.inner.documents;
     let (batch, ty) = match batch {
         async_graphql::BatchRequest::Single(mut request) => {
-            let ty = documents.attach_typed(&mut request);
-            let ty = observe_operation(request.operation_name.as_deref(), operation_type(ty));
+            let ty = match documents.attach_typed(&mut request) {
+                Some((ty, name)) => observe_operation(name.as_deref(), operation_type(Some(ty))),
+                None => observe_operation(request.operation_name.as_deref(), "unknown"),
+            };
             (async_graphql::BatchRequest::Single(request), ty)
         }
         batch => {
