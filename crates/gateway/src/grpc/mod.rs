@@ -33,7 +33,7 @@
 //! ```
 
 pub mod access;
-mod args;
+pub mod args;
 pub mod convert;
 pub mod deadline;
 #[cfg(test)]
