@@ -15,6 +15,7 @@ mod harness;
 mod limits;
 mod live_clients;
 mod mutations;
+mod observability;
 mod paging;
 mod protection;
 mod serving;

@@ -14,6 +14,7 @@ use clap::Parser;
 use crate::{
     http::{AllowedOrigins, ApqLimits, FrontendConfig, GraphiqlConfig, TrustedDocuments},
     limits::Limits,
+    telemetry::LogFormat,
     watch::WatchLimits,
 };
 
@@ -32,7 +33,7 @@ pub struct Config {
 
     /// Blaxel API base URL, e.g. `https://api.blaxel.ai/v0`. Unset (or empty): an emulator with
     /// demo data starts in-process on a free loopback port.
-    #[arg(long, env = "BLAXEL_API_URL", value_parser = non_empty)]
+    #[arg(long, env = "BLAXEL_API_URL", value_parser = upstream_url)]
     pub upstream: Option<String>,
 
     /// Bearer token used when a caller sends none (never logged).
@@ -247,6 +248,11 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_TRUSTED_DOCUMENTS", value_parser = trusted_documents)]
     pub trusted_documents: Option<TrustedDocuments>,
 
+    /// Log lines as `text` (for people; colours only on a terminal) or `json` (one object a
+    /// line, with the request span's fields). `RUST_LOG` filters them (default `info`).
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Seed of the embedded emulator's demo data (only without --upstream).
     #[arg(long, env = "GATEWAY_EMULATOR_SEED", default_value_t = 42)]
     pub emulator_seed: u64,
@@ -278,6 +284,28 @@ fn non_empty(raw: &str) -> Result<String, String> {
     } else {
         Ok(trimmed.to_owned())
     }
+}
+
+/// The upstream base URL: absolute `http`/`https` with a host, and a path ending in `/v0` (every
+/// path of the API is relative to it: another base answers 404 to everything, which would look
+/// like missing jobs).
+fn upstream_url(raw: &str) -> Result<String, String> {
+    let raw = non_empty(raw)?;
+    let uri: http::Uri = raw
+        .parse()
+        .map_err(|e| format!("not a URL ({e}): expected e.g. https://api.blaxel.ai/v0"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(
+            "expected an http or https URL with a host, e.g. https://api.blaxel.ai/v0".into(),
+        );
+    }
+    if !uri.path().trim_end_matches('/').ends_with("/v0") {
+        return Err(format!(
+            "the path `{}` does not end in /v0, the API version prefix (e.g. https://api.blaxel.ai/v0)",
+            uri.path()
+        ));
+    }
+    Ok(raw)
 }
 
 /// Where the gRPC face listens: `--grpc-listen ADDR`, or `off`.
@@ -430,6 +458,8 @@ impl Config {
                 half_open_probes: self.breaker_probes,
             },
             max_concurrent_requests: to_usize(self.max_concurrent_upstream),
+            // traceparent on every attempt, and the attempt counted for the request's log line.
+            on_attempt: crate::telemetry::attempt_hook(),
             ..ClientConfig::default()
         }
     }
@@ -495,6 +525,31 @@ mod tests {
             assert!(
                 err.contains("not in") || err.contains("invalid"),
                 "{flag} {value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn upstream_urls_need_a_scheme_a_host_and_the_v0_prefix() {
+        for bad in [
+            "api.blaxel.ai/v0",
+            "ftp://h/v0",
+            "http://h",
+            "http://h/",
+            "http://h/api",
+            "http:///v0",
+        ] {
+            let err = parse(&["--upstream", bad]).unwrap_err().to_string();
+            assert!(err.contains("--upstream"), "{bad}: {err}");
+        }
+        for good in [
+            "https://api.blaxel.ai/v0",
+            "http://127.0.0.1:8081/v0/",
+            "http://h/p/v0",
+        ] {
+            assert_eq!(
+                parse(&["--upstream", good]).unwrap().upstream.unwrap(),
+                good
             );
         }
     }

@@ -19,7 +19,9 @@ pub mod grpc;
 pub mod http;
 pub mod limits;
 pub mod loader;
+pub mod observe;
 pub mod pagination;
+pub mod telemetry;
 pub mod watch;
 pub mod write;
 
@@ -29,14 +31,27 @@ pub use caller::Caller;
 pub use config::{Config, GrpcListen};
 pub use http::{AppState, app};
 pub use limits::Limits;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Buckets of the duration histograms, seconds.
+pub const SECONDS_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+];
 
 /// The process-wide Prometheus recorder, installed on first call. `None` when another recorder
 /// was installed first.
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                // Histograms (aggregatable across replicas), not summaries: every `_seconds`
+                // metric, 1 ms to 60 s.
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .clone()
 }
 

@@ -124,6 +124,7 @@ impl Upstream {
     /// Runs one upstream call under the request's concurrency bound and its cap on calls.
     async fn call<T>(&self, call: impl Future<Output = Result<T, UpstreamError>>) -> Loaded<T> {
         self.count()?;
+        metrics::counter!("gateway_loader_upstream_calls_total").increment(1);
         // The semaphore is never closed, so acquire cannot fail.
         let _permit = self.permits.acquire().await.ok();
         call.await
@@ -144,6 +145,7 @@ impl Upstream {
         K::flights(&in_flight.0)
             .run((self.credentials.clone(), key.clone()), move || {
                 async move {
+                    metrics::counter!("gateway_loader_upstream_calls_total").increment(1);
                     owned
                         .read(&client, &credentials)
                         .await
@@ -459,26 +461,31 @@ impl RequestLoader {
 
     /// A page of a job's executions.
     pub async fn executions_page(&self, key: ExecutionsPage) -> Loaded<Page<JobExecution>> {
+        loaded("executions_page");
         settle(self.executions_pages.try_load(key).await)
     }
 
     /// One execution of a job.
     pub async fn execution(&self, key: ExecutionRef) -> Loaded<JobExecution> {
+        loaded("execution");
         settle(self.executions.try_load(key).await)
     }
 
     /// A page of the workspace's jobs.
     pub async fn jobs_page(&self, request: ListJobsRequest) -> Loaded<Page<Job>> {
+        loaded("jobs_page");
         settle(self.jobs_pages.try_load(request).await)
     }
 
     /// One job by name.
     pub async fn job(&self, name: String) -> Loaded<Job> {
+        loaded("job");
         settle(self.jobs.try_load(name).await)
     }
 
     /// A page of an execution's tasks.
     pub async fn tasks_page(&self, key: TasksPage) -> Loaded<Page<JobExecutionTask>> {
+        loaded("tasks_page");
         settle(self.tasks_pages.try_load(key).await)
     }
 
@@ -513,6 +520,12 @@ impl RequestLoader {
     pub fn upstream_calls(&self) -> u64 {
         self.upstream.calls.load(Ordering::Relaxed)
     }
+}
+
+/// Counts a load by kind: loads beyond `gateway_loader_upstream_calls_total` were served by the
+/// request's loaders (deduplicated or batched) without an upstream call of their own.
+fn loaded(kind: &'static str) {
+    metrics::counter!("gateway_loader_loads_total", "kind" => kind).increment(1);
 }
 
 /// The loader's own error means a batch function left a key unanswered, which ours never do;

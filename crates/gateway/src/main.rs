@@ -19,19 +19,23 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let config = Config::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    tracing_subscriber::fmt()
-        // Colours only on a terminal: escape codes in files and log pipelines are noise.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,blaxel_gateway=info".into()),
-        )
-        .init();
+    // Spans get ids (for traceparent) always; they are exported only when OTEL_* ask for it.
+    let provider = blaxel_gateway::telemetry::tracer_provider()
+        .context("configure the OpenTelemetry exporter (OTEL_EXPORTER_OTLP_*)")?;
+    blaxel_gateway::telemetry::init(config.log_format, &provider)?;
+    if blaxel_gateway::telemetry::otlp_requested() {
+        info!("exporting traces over OTLP (HTTP/protobuf) as OTEL_EXPORTER_OTLP_* says");
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if config.worker_threads > 0 {
         runtime.worker_threads(usize::try_from(config.worker_threads)?);
     }
-    runtime.enable_all().build()?.block_on(run(config))
+    let result = runtime.enable_all().build()?.block_on(run(config));
+    // Exports the spans still batched.
+    if let Err(e) = provider.shutdown() {
+        warn!("OpenTelemetry shutdown: {e}");
+    }
+    result
 }
 
 /// A running embedded emulator, stopped after the gateway drains.
@@ -99,6 +103,14 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     let graphiql_headers = emulator.is_some().then(demo_headers);
     let state = AppState::new(client, config.limits(), blaxel_gateway::metrics_handle())
         .with_frontend(config.frontend(graphiql_headers));
+    // The first reachability probe, logged: a wrong base URL or token shows at startup.
+    let probe = state.clone();
+    tokio::spawn(async move {
+        match blaxel_gateway::http::health::readiness(&probe).await {
+            Ok(()) => info!("upstream reachable: a real request can be served"),
+            Err(why) => warn!("first upstream probe: {why}"),
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("bind {}", config.listen))?;

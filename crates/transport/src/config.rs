@@ -1,6 +1,8 @@
 //! Client configuration, credentials and the retry policy.
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
+
+use http::HeaderMap;
 
 use blaxel_models::ApiVersion;
 
@@ -207,7 +209,55 @@ pub struct ClientConfig {
     pub http2_prior_knowledge: bool,
     /// Idle keep-alive connections kept per host. Default 256.
     pub pool_max_idle_per_host: usize,
+    /// Called before each attempt is sent, inside the attempt's `upstream` span, with the
+    /// attempt's headers: a gateway adds the trace context (`traceparent`) there and counts the
+    /// attempt for its request. Default: none.
+    pub on_attempt: AttemptHook,
 }
+
+/// A function run on the headers of every attempt (see [`ClientConfig::on_attempt`]).
+///
+/// Two hooks are equal only when they are the same function object.
+#[derive(Clone, Default)]
+pub struct AttemptHook(Option<Arc<HookFn>>);
+
+type HookFn = dyn Fn(&mut HeaderMap) + Send + Sync;
+
+impl AttemptHook {
+    /// A hook running `f`.
+    pub fn new(f: impl Fn(&mut HeaderMap) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(f)))
+    }
+
+    /// Runs the hook (if any) on `headers`.
+    pub(crate) fn run(&self, headers: &mut HeaderMap) {
+        if let Some(f) = &self.0 {
+            f(headers);
+        }
+    }
+}
+
+impl fmt::Debug for AttemptHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "AttemptHook(set)"
+        } else {
+            "AttemptHook(none)"
+        })
+    }
+}
+
+impl PartialEq for AttemptHook {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for AttemptHook {}
 
 impl ClientConfig {
     /// The default configuration pointed at `base_url`.
@@ -236,6 +286,7 @@ impl Default for ClientConfig {
             max_concurrent_requests: 64,
             http2_prior_knowledge: false,
             pool_max_idle_per_host: 256,
+            on_attempt: AttemptHook::default(),
         }
     }
 }

@@ -111,8 +111,8 @@ impl Client {
         let sent = AtomicU32::new(0);
 
         let attempt = || {
-            sent.fetch_add(1, Ordering::Relaxed);
-            self.attempt::<T>(&prepared)
+            let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
+            self.attempt::<T>(&prepared, n)
         };
         let retrying = attempt
             .retry(backoff)
@@ -192,9 +192,46 @@ impl Client {
         result
     }
 
-    /// One attempt: leave from the route's circuit breaker (or [`Error::CircuitOpen`] at once),
-    /// then the exchange, whose outcome the breaker records. Unguarded calls skip the breaker.
-    async fn attempt<T: DeserializeOwned>(&self, prepared: &Prepared<'_>) -> Result<T, Error> {
+    /// One attempt (`n` from 1) in its own `upstream` span, a child of the caller's: leave from
+    /// the route's circuit breaker (or [`Error::CircuitOpen`] at once), then the exchange, whose
+    /// outcome the breaker records. Unguarded calls skip the breaker. The span holds the route
+    /// template (never a job name or an id), the method, the attempt, and the answer's status or
+    /// the cause of no answer.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        prepared: &Prepared<'_>,
+        n: u32,
+    ) -> Result<T, Error> {
+        use tracing::{Instrument as _, field::Empty};
+        let route = prepared.call.route;
+        let span = tracing::info_span!(
+            "upstream",
+            otel.name = route.template(),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            http.request.method = route.method().as_str(),
+            http.route = route.template(),
+            attempt = n,
+            http.response.status_code = Empty,
+            "error.type" = Empty,
+        );
+        let result = self
+            .guarded_attempt(prepared)
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &result {
+            span.record("error.type", error.kind());
+            if Outcome::of(&result) == Outcome::Failed {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        result
+    }
+
+    async fn guarded_attempt<T: DeserializeOwned>(
+        &self,
+        prepared: &Prepared<'_>,
+    ) -> Result<T, Error> {
         if !prepared.call.guarded {
             return self.exchange(prepared).await;
         }
@@ -223,11 +260,13 @@ impl Client {
         // The semaphore is never closed, so acquire cannot fail.
         let permit = self.inner.in_flight.acquire().await.ok();
         let started = Instant::now();
+        let mut headers = headers.clone();
+        self.inner.config.on_attempt.run(&mut headers);
         let mut request = self
             .inner
             .http
             .request(call.route.method(), url.clone())
-            .headers(headers.clone());
+            .headers(headers);
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
@@ -264,6 +303,7 @@ impl Client {
             }
         };
         self.inner.counters.answered(call.route, status.as_u16());
+        tracing::Span::current().record("http.response.status_code", status.as_u16());
         tracing::trace!(
             route = call.route.template(),
             status = status.as_u16(),

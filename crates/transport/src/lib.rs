@@ -31,7 +31,9 @@
 //!
 //! Tokens are secret: [`Token`]'s `Debug` prints `Token(***)`, the header is marked sensitive,
 //! and no error message or log line contains one (not even one the upstream echoes back).
-//! Upstream failures are logged at warn with their route template and cause.
+//! Upstream failures are logged at warn with their route template and cause. Every attempt runs
+//! in an `upstream` span (route template, method, attempt number, status or cause), a child of
+//! the caller's span; [`ClientConfig::on_attempt`] adds headers such as `traceparent` to it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), blaxel_transport::Error> {
@@ -65,7 +67,9 @@ mod stream;
 pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
 pub use breaker::{CircuitBreakerConfig, CircuitState, WINDOW as BREAKER_WINDOW};
 pub use client::Client;
-pub use config::{ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token};
+pub use config::{
+    AttemptHook, ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token,
+};
 pub use error::{ApiErrorBody, ConnectCause, Error, SNIPPET_BYTES};
 pub use headers::{BLAXEL_VERSION, X_BLAXEL_AUTHORIZATION, X_BLAXEL_WORKSPACE};
 pub use redact::MAX_QUOTE_CHARS;

@@ -172,3 +172,44 @@ async fn gzip_both_ways() {
     );
     assert_eq!(response.into_inner().job_executions.len(), 30);
 }
+
+/// The caller's `x-request-id` comes back in the response metadata, on answers and on errors
+/// alike; without one, a generated id does.
+#[tokio::test]
+async fn request_ids_come_back_in_the_response_metadata() {
+    use super::request;
+    let env = GrpcEnv::start(emulator_config(5)).await;
+    let mut client = env.executions().await;
+    let list = |parent: &str| ListJobExecutionsRequest {
+        parent: parent.to_owned(),
+        page_size: 2,
+        ..Default::default()
+    };
+    let ok = client
+        .list_job_executions(request(
+            list(&format!("jobs/{JOB}")),
+            &[("x-request-id", "grpc-req-1")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ok.metadata().get("x-request-id").unwrap(), "grpc-req-1");
+    let err = client
+        .list_job_executions(request(
+            list("not-a-parent"),
+            &[("x-request-id", "grpc-req-2")],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.metadata().get("x-request-id").unwrap(), "grpc-req-2");
+    let generated = client
+        .list_job_executions(request(list(&format!("jobs/{JOB}")), &[]))
+        .await
+        .unwrap();
+    let id = generated
+        .metadata()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(id.len(), 32, "{id}");
+}

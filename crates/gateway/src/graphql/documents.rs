@@ -55,9 +55,20 @@ impl DocumentCache {
     /// up to [`MAX_CACHED_QUERY_BYTES`]) a fresh parse, which is kept when it succeeds. A query
     /// that does not parse is left alone: async-graphql parses it again and reports the error.
     pub fn attach(&self, request: &mut Request) {
+        self.attach_typed(request);
+    }
+
+    /// [`DocumentCache::attach`], answering the type of the operation the request selects when
+    /// its document is parsed (None: not parsed, or the document does not decide it), and the
+    /// operation's name (the request's `operationName`, else the name of a document's only
+    /// operation).
+    pub fn attach_typed(
+        &self,
+        request: &mut Request,
+    ) -> Option<(async_graphql::parser::types::OperationType, Option<String>)> {
         let query = request.query.as_str();
         if query.len() > MAX_CACHED_QUERY_BYTES {
-            return;
+            return None;
         }
         let cached = self.lock().get(query).cloned();
         let doc = match cached {
@@ -68,10 +79,23 @@ impl DocumentCache {
                     self.lock().put(query.into(), Arc::clone(&doc));
                     doc
                 }
-                Err(_) => return,
+                Err(_) => return None,
             },
         };
+        let ty = crate::http::graphql::operation_type(&doc, request.operation_name.as_deref());
+        let name = request
+            .operation_name
+            .clone()
+            .or_else(|| match &doc.operations {
+                async_graphql::parser::types::DocumentOperations::Multiple(ops)
+                    if ops.len() == 1 =>
+                {
+                    ops.keys().next().map(ToString::to_string)
+                }
+                _ => None,
+            });
         request.set_parsed_query(ExecutableDocument::clone(&doc));
+        ty.map(|ty| (ty, name))
     }
 
     /// [`DocumentCache::attach`] for every request of a batch.

@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub mod access;
 pub mod args;
 pub mod convert;
 pub mod deadline;
@@ -168,6 +169,10 @@ impl GrpcFace {
             client.config().workspace.as_deref(),
         )
         .map_err(|e| Failure::from(crate::error::Error::from(e)))?;
+        // The call's span (see `access`): the workspace, never the token.
+        if !caller.workspace.is_empty() {
+            tracing::Span::current().record("workspace", caller.workspace.as_str());
+        }
         let loader = RequestLoader::new(
             client.clone(),
             caller.credentials.clone(),

@@ -97,6 +97,8 @@ impl GrpcServer {
             info!("gRPC: draining in-flight calls (health NOT_SERVING)");
         };
         Server::builder()
+            // Request id, span, access line and metrics of every call.
+            .layer(super::access::AccessLayer)
             // Calls without `grpc-timeout` are bounded by the request timeout; the handlers
             // answer first (DEADLINE_EXCEEDED), this is the backstop.
             .timeout(request_timeout + Duration::from_secs(1))

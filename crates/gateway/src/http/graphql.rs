@@ -450,7 +450,10 @@ fn prepare(
 
 /// The type of the operation `name` selects; None when the document does not decide it (then
 /// execution reports the error, and runs nothing).
-fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+pub(crate) fn operation_type(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> Option<OperationType> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), None) => Some(op.node.ty),
         (DocumentOperations::Single(_), Some(_)) => None,
@@ -587,8 +590,6 @@ fn answer(
     // Serializing values built by async-graphql cannot fail; answer an error rather than panic.
     .unwrap_or_else(|_| br#"{"errors":[{"message":"the answer could not be serialized","extensions":{"code":"UPSTREAM_ERROR"}}]}"#.to_vec());
     if body.len() as u64 > max_bytes {
-        metrics::counter!("gateway_limit_refusals_total", "limit" => "maxResponseBytes")
-            .increment(1);
         let err = Error::too_complex(
             "maxResponseBytes",
             max_bytes,

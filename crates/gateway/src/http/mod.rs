@@ -7,6 +7,7 @@
 //! `GET /metrics` (Prometheus text). Every request passes [`guard`] (body size, whole-request
 //! timeout); CORS and compression wrap everything ([`frontend::wrap`]).
 
+pub mod access;
 pub mod apq;
 pub mod cors;
 pub mod csrf;
@@ -162,7 +163,9 @@ pub fn app(state: AppState) -> Router {
             limits,
             guard::request_limits,
         ));
-    frontend::wrap(router, &frontend).with_state(state)
+    frontend::wrap(router, &frontend)
+        .layer(middleware::from_fn(access::layer))
+        .with_state(state)
 }
 
 /// Runs `batch` for the caller of `headers` with a fresh set of DataLoaders (one set for the
@@ -179,6 +182,7 @@ pub async fn execute(
     if let async_graphql::BatchRequest::Batch(requests) = &batch
         && requests.len() > limits.max_batch
     {
+        count_request("batch", "refused");
         let (n, max) = (requests.len(), limits.max_batch);
         return Err(Error::too_complex(
             "maxBatch",
@@ -188,8 +192,12 @@ pub async fn execute(
         .into());
     }
     let client = state.client();
-    let caller = Caller::from_headers(headers, client.config().workspace.as_deref())
-        .map_err(|e| RequestError::from(Error::from(e)))?;
+    let caller =
+        Caller::from_headers(headers, client.config().workspace.as_deref()).map_err(|e| {
+            count_request("unknown", "refused");
+            RequestError::from(Error::from(e))
+        })?;
+    crate::observe::with_current(|o| o.workspace(&caller.workspace));
     // Waits while this credential already runs its share of requests.
     let _turn = state.inner.fairness.enter(&caller).await;
     let loader = RequestLoader::new(
@@ -199,20 +207,77 @@ pub async fn execute(
         limits.max_upstream_calls,
         state.inner.in_flight.clone(),
     );
-    let batch = state
-        .inner
-        .documents
-        .attach_batch(batch)
-        .data(caller)
-        .data(Arc::new(loader));
+    let documents = &state.inner.documents;
+    let (batch, ty) = match batch {
+        async_graphql::BatchRequest::Single(mut request) => {
+            let ty = match documents.attach_typed(&mut request) {
+                Some((ty, name)) => observe_operation(name.as_deref(), operation_type(Some(ty))),
+                None => observe_operation(request.operation_name.as_deref(), "unknown"),
+            };
+            (async_graphql::BatchRequest::Single(request), ty)
+        }
+        batch => {
+            let batch = documents.attach_batch(batch);
+            (batch, observe_operation(None, "batch"))
+        }
+    };
+    let batch = batch.data(caller).data(Arc::new(loader));
     let started = std::time::Instant::now();
     let response = state.schema().execute_batch(batch).await;
-    let ok = response.is_ok();
-    metrics::counter!("gateway_graphql_requests_total", "outcome" => if ok { "ok" } else { "error" })
-        .increment(1);
-    metrics::histogram!("gateway_graphql_request_duration_seconds")
+    let responses: &[async_graphql::Response] = match &response {
+        async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
+        async_graphql::BatchResponse::Batch(rs) => rs,
+    };
+    crate::observe::with_current(|o| {
+        for error in responses.iter().flat_map(|r| &r.errors) {
+            if let Some(async_graphql::Value::String(code)) =
+                error.extensions.as_ref().and_then(|e| e.get("code"))
+            {
+                o.code(code);
+            }
+        }
+    });
+    // ok: no error; partial: data and errors; error: no data.
+    let outcome = if response.is_ok() {
+        "ok"
+    } else if responses
+        .iter()
+        .any(|r| r.data != async_graphql::Value::Null)
+    {
+        "partial"
+    } else {
+        "error"
+    };
+    count_request(ty, outcome);
+    metrics::histogram!("gateway_graphql_request_duration_seconds", "operation_type" => ty)
         .record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// Counts a GraphQL request by operation type (`query`, `mutation`, `subscription`, `batch`,
+/// `unknown`: bounded, never the caller's operation name) and outcome (`ok`, `partial`, `error`,
+/// `refused` before execution).
+fn count_request(ty: &'static str, outcome: &'static str) {
+    metrics::counter!("gateway_graphql_requests_total", "operation_type" => ty, "outcome" => outcome)
+        .increment(1);
+}
+
+/// The label of an operation type (`unknown` when the document did not parse or does not
+/// decide it).
+fn operation_type(ty: Option<async_graphql::parser::types::OperationType>) -> &'static str {
+    use async_graphql::parser::types::OperationType;
+    match ty {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
+}
+
+/// Records the operation on the current request (span, access line); answers `ty`.
+fn observe_operation(name: Option<&str>, ty: &'static str) -> &'static str {
+    crate::observe::with_current(|o| o.operation(name, ty));
+    ty
 }
 
 /// `GET /schema.graphql`: the SDL.

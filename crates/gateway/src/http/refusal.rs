@@ -40,6 +40,7 @@ impl RequestError {
 
     /// The answer, in the negotiated media type.
     pub fn into_response(self, ty: ResponseType) -> Response {
+        refused(self.code, self.limit.map(|(limit, _)| limit));
         let mut extensions = serde_json::json!({"code": self.code});
         if let Some((limit, max)) = self.limit {
             extensions["limit"] = limit.into();
@@ -67,6 +68,7 @@ impl RequestError {
 /// A whole-request error as a GraphQL response, `{"errors": [{"message", "extensions": {"code",
 /// ...}}]}`, with the HTTP `status`.
 pub fn error_response(status: StatusCode, err: Error) -> Response {
+    refused(err.code.as_str(), err.limit.map(|(limit, _)| limit));
     let mut extensions = serde_json::Map::new();
     extensions.insert("code".into(), err.code.as_str().into());
     if let Some((limit, max)) = err.limit {
@@ -85,5 +87,14 @@ impl From<Error> for RequestError {
             limit: err.limit,
             ..Self::new(StatusCode::BAD_REQUEST, err.code.as_str(), err.message)
         }
+    }
+}
+
+/// Records a refusal's code on the current request and counts the limit it names (a name the
+/// gateway chose, so the label set is bounded).
+fn refused(code: &str, limit: Option<&'static str>) {
+    crate::observe::with_current(|o| o.code(code));
+    if let Some(limit) = limit {
+        metrics::counter!("gateway_limit_refusals_total", "limit" => limit).increment(1);
     }
 }

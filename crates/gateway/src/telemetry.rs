@@ -1,0 +1,208 @@
+//! Logs and traces: the `tracing` subscriber (text or JSON lines, colours only on a terminal),
+//! OpenTelemetry spans, and W3C trace context in and out.
+//!
+//! Every request runs in a `request` span (see [`crate::observe`]); every upstream attempt in an
+//! `upstream` span under it (in the transport). The spans become OpenTelemetry spans through
+//! `tracing-opentelemetry`, always, so the `traceparent` sent upstream names the upstream span
+//! of the caller's trace (or of a new one). They are exported over OTLP (HTTP/protobuf) only when
+//! the standard variables ask for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, `OTEL_SDK_DISABLED` not `true` and
+//! `OTEL_TRACES_EXPORTER` not `none`. The exporter and the SDK read the others themselves
+//! (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER`, ...).
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::{
+    Context,
+    propagation::{Extractor, Injector, TextMapPropagator as _},
+    trace::{TraceContextExt as _, TracerProvider as _},
+};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _, registry::LookupSpan};
+
+use crate::observe;
+
+/// The service name of exported spans when `OTEL_SERVICE_NAME` is unset.
+pub const SERVICE_NAME: &str = "blaxel-gateway";
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (`INFO request{request_id=..}: access ...`).
+    Text,
+    /// One JSON object a line, with the current span's fields (for log pipelines).
+    Json,
+}
+
+/// Whether the standard variables ask for OTLP export (see the module doc).
+pub fn otlp_requested() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let is = |name: &str, value: &str| {
+        std::env::var(name).is_ok_and(|v| v.trim().eq_ignore_ascii_case(value))
+    };
+    (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        && !is("OTEL_SDK_DISABLED", "true")
+        && !is("OTEL_TRACES_EXPORTER", "none")
+}
+
+/// A tracer provider: with the OTLP exporter when [`otlp_requested`] (batched, from its own
+/// thread), else without any exporter (spans still get ids, for `traceparent`).
+///
+/// # Errors
+/// The exporter's configuration error (e.g. a malformed endpoint), naming the variable.
+pub fn tracer_provider() -> anyhow::Result<SdkTracerProvider> {
+    if !otlp_requested() {
+        return Ok(SdkTracerProvider::builder()
+            .with_resource(resource())
+            .build());
+    }
+    otlp_provider(None)
+}
+
+/// A tracer provider exporting over OTLP HTTP/protobuf in batches, from the SDK's own thread:
+/// to `traces_endpoint` (the full URL, `.../v1/traces`), else where the variables say.
+///
+/// # Errors
+/// The exporter's configuration error.
+pub fn otlp_provider(traces_endpoint: Option<&str>) -> anyhow::Result<SdkTracerProvider> {
+    use opentelemetry_otlp::WithExportConfig as _;
+    // The exporter's HTTP client may speak TLS: rustls needs its provider first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+    if let Some(endpoint) = traces_endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    let exporter = builder.build()?;
+    Ok(SdkTracerProvider::builder()
+        .with_resource(resource())
+        .with_batch_exporter(exporter)
+        .build())
+}
+
+fn resource() -> Resource {
+    let builder = Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.is_empty()) {
+        builder.build()
+    } else {
+        builder.with_service_name(SERVICE_NAME).build()
+    }
+}
+
+/// The OpenTelemetry layer over `provider`: spans only (log events stay in the log lines), of
+/// this workspace's crates at info and above whatever `RUST_LOG` says of the logs.
+pub fn otel_layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let spans = tracing_subscriber::filter::filter_fn(|meta| {
+        meta.is_span()
+            && *meta.level() <= tracing::Level::INFO
+            && (meta.target().starts_with("blaxel_gateway")
+                || meta.target().starts_with("blaxel_transport"))
+    });
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(SERVICE_NAME))
+        .with_filter(spans)
+}
+
+/// Installs the process's subscriber: log lines in `format` on stdout (filtered by `RUST_LOG`,
+/// default `info`; ANSI colours only when stdout is a terminal) and the OpenTelemetry layer over
+/// `provider`.
+///
+/// # Errors
+/// When a subscriber is installed already.
+pub fn init(format: LogFormat, provider: &SdkTracerProvider) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let fmt = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(fmt)
+        .with(otel_layer(provider));
+    tracing::subscriber::set_global_default(subscriber)?;
+    Ok(())
+}
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+struct HeadersMut<'a>(&'a mut HeaderMap);
+
+impl Injector for HeadersMut<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// Makes the W3C trace context of `headers` (`traceparent`, `tracestate`) the parent of `span`;
+/// a missing or malformed one leaves `span` the root of a new trace.
+pub fn set_parent(span: &tracing::Span, headers: &HeaderMap) {
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+}
+
+/// Adds the trace context of the current span (an upstream attempt's) to `headers`. Without a
+/// tracer installed, the caller's own `traceparent` and `tracestate` go on as they came.
+pub fn inject(headers: &mut HeaderMap) {
+    let context: Context = tracing::Span::current().context();
+    if context.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+        return;
+    }
+    observe::with_current(|o| {
+        for (name, value) in &o.trace_context {
+            headers.insert(name.clone(), value.clone());
+        }
+    });
+}
+
+/// The transport's attempt hook: the trace context, and one more attempt for the request.
+pub fn attempt_hook() -> blaxel_transport::AttemptHook {
+    blaxel_transport::AttemptHook::new(|headers| {
+        inject(headers);
+        observe::with_current(observe::Observed::attempt);
+    })
+}
+
+/// The trace id of `span` as 32 hex digits, when it has one.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
+/// Renames the OpenTelemetry span of `span` (e.g. `query Page` once the operation is known;
+/// recording `otel.name` does not rename a span that has started).
+pub fn rename(span: &tracing::Span, name: String) {
+    span.context().span().update_name(name);
+}
