@@ -463,7 +463,10 @@ fn counts(done: &[Arc<AtomicUsize>]) -> Vec<usize> {
 /// request and a gRPC call, each held by a slow upstream read), then exits 0.
 async fn drain_finishes_in_flight_requests(replica: &mut Replica, emulator: &EmulatorHandle) {
     const GET: &str = "GET /v0/jobs/{jobId}/executions/{executionId}";
-    let id = rest_listing(emulator).await[0].clone();
+    // Two executions: the same read twice would be one upstream call (--upstream-dedupe), and
+    // the counts below must show both calls held upstream.
+    let listing = rest_listing(emulator).await;
+    let (id, other) = (listing[0].clone(), listing[1].clone());
     let before = emulator.emulator().requests(GET);
     let url = format!("http://{}/graphql", replica.http);
     let graphql = tokio::spawn({
@@ -485,7 +488,7 @@ async fn drain_finishes_in_flight_requests(replica: &mut Replica, emulator: &Emu
         .await
         .unwrap();
     let grpc = tokio::spawn({
-        let id = id.clone();
+        let id = other.clone();
         async move {
             JobExecutionServiceClient::new(channel)
                 .get_job_execution(GetJobExecutionRequest {
@@ -528,7 +531,7 @@ async fn drain_finishes_in_flight_requests(replica: &mut Replica, emulator: &Emu
         .unwrap()
         .expect("the in-flight gRPC call is answered")
         .into_inner();
-    assert_eq!(execution.id, id);
+    assert_eq!(execution.id, other);
     replica.stop_after_sigterm().await;
 }
 
