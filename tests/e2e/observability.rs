@@ -127,6 +127,57 @@ async fn the_callers_traceparent_reaches_the_upstream_without_a_tracer() {
     assert_eq!(seen.lock().unwrap().clone(), vec![traceparent.to_owned()]);
 }
 
+/// The same through the gRPC face: a call's `traceparent` metadata reaches the upstream as it
+/// came (its handler runs in the request's scope, as the HTTP face's).
+#[tokio::test]
+async fn a_grpc_callers_traceparent_reaches_the_upstream_without_a_tracer() {
+    use blaxel_gateway::grpc::proto::{
+        ListJobExecutionsRequest, job_execution_service_client::JobExecutionServiceClient,
+    };
+
+    let emulator = blaxel_emulator::spawn(emulator_config(5)).await.unwrap();
+    // The transport's client installs the process's TLS provider, which the proxy's reqwest
+    // client needs when this test runs alone.
+    let config = options();
+    drop(Client::new(config.client_config(&emulator.base_url())).unwrap());
+    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
+    let (upstream, seen) = recording_proxy(origin).await;
+    let client = Client::new(config.client_config(&upstream)).unwrap();
+    let state = AppState::new(client, config.limits(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(blaxel_gateway::grpc::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let mut client = JobExecutionServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    seen.lock().unwrap().clear();
+    let mut request = tonic::Request::new(ListJobExecutionsRequest {
+        parent: "jobs/data-processing-job".into(),
+        page_size: 2,
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("traceparent", traceparent.parse().unwrap());
+    let page = client
+        .list_job_executions(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.job_executions.len(), 2);
+    assert!(
+        seen.lock().unwrap().iter().any(|t| t == traceparent),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    server.abort();
+}
+
 /// A gateway serving `/metrics` from the process's recorder.
 async fn metered(upstream: &str, config: Config) -> (String, tokio::task::JoinHandle<()>) {
     let client = Client::new(config.client_config(upstream)).unwrap();

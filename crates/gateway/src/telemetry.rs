@@ -57,7 +57,36 @@ pub fn tracer_provider() -> anyhow::Result<SdkTracerProvider> {
             .with_resource(resource())
             .build());
     }
+    check_protocol(|name| std::env::var(name).ok())?;
     otlp_provider(None)
+}
+
+/// The OTLP protocols this build exports with: HTTP/protobuf only (the OpenTelemetry default).
+const PROTOCOLS: [&str; 1] = ["http/protobuf"];
+
+/// Refuses an OTLP protocol this build cannot speak (`grpc`, `http/json`), naming the variable,
+/// rather than sending HTTP/protobuf to a port that expects something else and losing every span.
+///
+/// # Errors
+/// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` (or `OTEL_EXPORTER_OTLP_PROTOCOL`) set to another value.
+fn check_protocol(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        let Some(value) = var(name).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let value = value.trim();
+        anyhow::ensure!(
+            PROTOCOLS.contains(&value),
+            "{name}={value} is not supported: this gateway exports OTLP over http/protobuf only \
+             (a collector's HTTP receiver, port 4318); unset it or set http/protobuf"
+        );
+        // The traces variable, when set, decides (as the SDK reads them).
+        return Ok(());
+    }
+    Ok(())
 }
 
 /// A tracer provider exporting over OTLP HTTP/protobuf in batches, from the SDK's own thread:
@@ -205,4 +234,43 @@ pub fn trace_id(span: &tracing::Span) -> Option<String> {
 /// recording `otel.name` does not rename a span that has started).
 pub fn rename(span: &tracing::Span, name: String) {
     span.context().span().update_name(name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(vars: &[(&str, &str)]) -> anyhow::Result<()> {
+        check_protocol(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn only_http_protobuf_is_accepted_and_the_traces_variable_decides() {
+        assert!(check(&[]).is_ok());
+        assert!(check(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]).is_ok());
+        assert!(check(&[("OTEL_EXPORTER_OTLP_PROTOCOL", " ")]).is_ok());
+        let err = check(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"),
+            "{err}"
+        );
+        let err = check(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")]).unwrap_err();
+        assert!(
+            err.to_string().contains("TRACES_PROTOCOL=http/json"),
+            "{err}"
+        );
+        assert!(
+            check(&[
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ])
+            .is_ok(),
+            "the traces variable overrides the general one"
+        );
+    }
 }

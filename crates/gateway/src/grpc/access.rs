@@ -3,7 +3,8 @@
 //! (`traceparent` metadata), one access line per call at info, and the call metrics. The
 //! status is the one sent with the response head (every error a handler returns is sent so);
 //! a stream that fails after its first message reports it in trailers, which this layer does
-//! not read. Unlike the HTTP face, the line has no count of upstream attempts (see `call`).
+//! not read. The handler runs in the request's [`observe::scope`]: the line counts its upstream
+//! attempts, and without a tracer the caller's `traceparent` is forwarded upstream.
 
 use std::{
     pin::Pin,
@@ -95,12 +96,9 @@ where
         let observed = Arc::new(Observed::new(id, request.headers(), span.clone()));
         let in_flight = metrics::gauge!("gateway_in_flight_requests", "face" => "grpc");
         in_flight.increment(1.0);
-        // No task-local request scope here (as the HTTP face has): under it, a handler's own
-        // deadline answer lost the race against tonic's grpc-timeout (CANCELLED instead of
-        // DEADLINE_EXCEEDED, tests/e2e/grpc/errors.rs), for a reason not found yet. So a gRPC
-        // access line does not count upstream attempts, and without a tracer the caller's
-        // traceparent is not forwarded (with one, the upstream span's is).
-        let call = inner.call(request);
+        // The handler runs in the request's scope: its upstream attempts are counted for the
+        // access line, and without a tracer the caller's traceparent is forwarded upstream.
+        let call = observe::scope(Arc::clone(&observed), inner.call(request));
         Box::pin(
             async move {
                 let result = call.await;
@@ -128,9 +126,10 @@ where
                     .record(elapsed.as_secs_f64());
                 let trace_id = telemetry::trace_id(span).unwrap_or_default();
                 let duration_ms = elapsed.as_secs_f64() * 1e3;
+                let upstream_calls = observed.fields().upstream_attempts;
                 tracing::info!(
                     target: "blaxel_gateway::access",
-                    method, code, duration_ms, trace_id, "access"
+                    method, code, duration_ms, upstream_calls, trace_id, "access"
                 );
                 result.map(|mut response| {
                     if let Ok(value) = HeaderValue::from_str(&observed.request_id) {
