@@ -29,25 +29,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
-
-if [[ $BUILD == 1 ]]; then
-  cargo build --release --manifest-path "$ROOT/Cargo.toml" -p blaxel-gateway -p blaxel-emulator >&2
-fi
-BIN="$ROOT/target/release"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 OUT="$(mktemp -d)"
-
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2; exit 1
-}
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 "$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 200 --executions-per-job 600 \
   --token dev-token=my-workspace >"$OUT/emulator.log" 2>&1 &

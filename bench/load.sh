@@ -35,25 +35,9 @@ done
 
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install -y wrk)" >&2; exit 2; }
 
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
-
-if [[ $BUILD == 1 ]]; then
-  cargo build --release --manifest-path "$ROOT/Cargo.toml" -p blaxel-gateway -p blaxel-emulator >&2
-fi
-BIN="$ROOT/target/release"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 OUT="$(mktemp -d)"
-
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2; exit 1
-}
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 "$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 3 --executions-per-job 1000 \
   --token dev-token=my-workspace >"$OUT/emulator.log" 2>&1 &
@@ -61,7 +45,7 @@ PIDS+=($!)
 wait_for "http://127.0.0.1:$EMU_PORT/_emulator/stats"
 
 RUST_LOG=warn "$BIN/blaxel-gateway" --listen "127.0.0.1:$GW_PORT" \
-  --upstream "http://127.0.0.1:$EMU_PORT/v0" --workspace my-workspace \
+  --upstream "http://127.0.0.1:$EMU_PORT/v0" --workspace my-workspace --grpc-listen off \
   --upstream-timeout-ms 2000 --request-timeout-ms 10000 >"$OUT/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
