@@ -41,7 +41,7 @@ wait_line() {
     echo "scaleout: no '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
 # The value of `name=` in a log line.
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | sed -n 1p; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 NO_COLOR=1 "$bin/blaxel-emulator" --listen 127.0.0.1:0 --executions-per-job 120 2>"$work/emulator.log" &
