@@ -192,3 +192,43 @@ async fn tasks_of_every_execution_of_a_page_cost_what_they_fetch() {
     assert_eq!(env.upstream(route::LIST_EXECUTIONS), 0);
     assert_eq!(env.upstream(route::LIST_TASKS), 0);
 }
+
+/// An execution's keys come back in selection order although `tasksConnection` (from the tasks
+/// listing, slowed down here) completes after its synchronous siblings (read on the raw body: a
+/// JSON map would sort the keys).
+#[tokio::test]
+async fn a_slow_tasks_connection_keeps_its_place_among_the_execution_fields() {
+    let env = Env::start(emulator_config(1)).await;
+    create(&env, "ordered", 3).await;
+    env.emulator
+        .emulator()
+        .set_faults(vec![blaxel_emulator::Fault {
+            route: route::LIST_TASKS.to_owned(),
+            latency_ms: Some(150),
+            ..Default::default()
+        }]);
+    let query = r#"{ jobExecution(jobName: "data-processing-job", id: "ordered") {
+      tasksConnection(first: 2) { totalCount }
+      id
+      status
+    } }"#;
+    let body = env
+        .http
+        .post(&env.gateway.url)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| {
+        body.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+    };
+    assert!(
+        at("tasksConnection") < at("id") && at("id") < at("status"),
+        "{body}"
+    );
+    assert_eq!(env.upstream(route::LIST_TASKS), 1, "{body}");
+}

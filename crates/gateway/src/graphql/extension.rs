@@ -152,7 +152,8 @@ impl Extension for LimitsCheck {
                     .increment(1);
                 return Err(err);
             }
-            *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(KeyOrder::of(doc));
+            *self.order.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(KeyOrder::of(doc, &ctx.schema_env.registry));
         }
         request.variables = variables;
         next.run(ctx, request).await

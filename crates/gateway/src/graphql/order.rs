@@ -2,12 +2,14 @@
 //! Sets": the result map is ordered like the collected fields).
 //!
 //! async-graphql 7.2 resolves an object's fields concurrently and inserts each into the result as
-//! it completes, so an object whose fields wait on the upstream (the root query, a `Job` with its
-//! `executions`) comes back in completion order, which varies from run to run. A [`KeyOrder`] is
-//! built once per parsed document: for each operation, the response keys of every selection set
-//! in the order fields are first collected (fragments expanded in place), and [`KeyOrder::apply`]
-//! reorders the response along it. Objects whose fields all resolve synchronously are already in
-//! order and are not visited.
+//! it completes, so an object with a field that waits on the upstream (the root query, a `Job`
+//! with its `executions`, a `JobExecution` with `tasks` from the tasks listing) comes back in
+//! completion order, which varies from run to run. A [`KeyOrder`] is built per parsed document
+//! against the schema's types: for each operation, the response keys of every selection set in
+//! the order fields are first collected (fragments expanded in place), marking the sets that
+//! select one of the [`ASYNC_FIELDS`] of their type; [`KeyOrder::apply`] reorders those objects
+//! of the response and visits nothing else (objects whose fields all resolve synchronously are in
+//! order already: a page of executions is not walked).
 //!
 //! Building never expands a fragment bomb: it stops at [`MAX_PLAN_KEYS`] keys (the response is
 //! then left as async-graphql made it; the document limits refuse such documents anyway).
@@ -18,21 +20,22 @@ use async_graphql::{
     Name, Positioned, Value,
     indexmap::{IndexMap, IndexSet},
     parser::types::{
-        DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+        DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
+        SelectionSet,
     },
+    registry::Registry,
 };
 
 /// Most response keys a plan holds, over all its operations.
 pub const MAX_PLAN_KEYS: usize = 20_000;
 
-/// Fields that wait on the upstream: the objects selecting them may complete out of order.
-const ASYNC_FIELDS: &[&str] = &[
-    "jobExecutions",
-    "jobExecution",
-    "job",
-    "jobs",
-    "node",
-    "executions",
+/// Fields whose resolver waits on the upstream (through the request's DataLoader), by (type,
+/// field): the objects selecting them may complete out of order. Root fields are not listed: a
+/// root object is always checked.
+const ASYNC_FIELDS: &[(&str, &str)] = &[
+    ("Job", "executions"),
+    ("JobExecution", "tasks"),
+    ("JobExecution", "tasksConnection"),
 ];
 
 /// The key order of one selection set.
@@ -60,20 +63,35 @@ pub struct KeyOrder {
 
 struct Builder<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    registry: &'a Registry,
     budget: usize,
 }
 
+/// A selection set to collect, of the type its field returns (None: not in the schema, e.g.
+/// introspection; such a subtree resolves synchronously and is never reordered).
+struct Subset<'a> {
+    key: Name,
+    set: &'a SelectionSet,
+    ty: Option<&'a str>,
+}
+
 impl<'a> Builder<'a> {
-    /// Collects `set` into `keys`; `None` when the budget ran out.
-    fn collect(&mut self, set: &'a SelectionSet, keys: &mut Keys, depth: usize) -> Option<()> {
+    /// Collects `set`, selected on type `ty`, into `keys`; `None` when the budget ran out.
+    fn collect(
+        &mut self,
+        set: &'a SelectionSet,
+        ty: Option<&'a str>,
+        keys: &mut Keys,
+        depth: usize,
+    ) -> Option<()> {
         if depth > 64 {
             return None;
         }
-        let mut subsets: Vec<(Name, &'a SelectionSet)> = Vec::new();
-        self.flatten(set, keys, &mut subsets, depth)?;
-        for (key, sub) in subsets {
+        let mut subsets = Vec::new();
+        self.flatten(set, ty, keys, &mut subsets, depth)?;
+        for Subset { key, set, ty } in subsets {
             let mut child = keys.children.remove(&key).unwrap_or_default();
-            self.collect(sub, &mut child, depth + 1)?;
+            self.collect(set, ty, &mut child, depth + 1)?;
             if child.needed() {
                 keys.children.insert(key, child);
             }
@@ -81,13 +99,20 @@ impl<'a> Builder<'a> {
         Some(())
     }
 
-    /// Adds the fields of `set`, fragments expanded in place, to `keys`; their sub-selections
-    /// to `subsets`. Every field and spread costs one unit of the budget.
+    /// The named type a field of `parent` returns (`[JobExecution!]!` -> `JobExecution`).
+    fn field_type(&self, parent: Option<&str>, field: &str) -> Option<&'a str> {
+        let meta = self.registry.types.get(parent?)?.field_by_name(field)?;
+        Some(meta.ty.trim_matches(|c| matches!(c, '[' | ']' | '!')))
+    }
+
+    /// Adds the fields of `set` (on type `ty`), fragments expanded in place, to `keys`; their
+    /// sub-selections to `subsets`. Every field and spread costs one unit of the budget.
     fn flatten(
         &mut self,
         set: &'a SelectionSet,
+        ty: Option<&'a str>,
         keys: &mut Keys,
-        subsets: &mut Vec<(Name, &'a SelectionSet)>,
+        subsets: &mut Vec<Subset<'a>>,
         depth: usize,
     ) -> Option<()> {
         if depth > 64 {
@@ -97,49 +122,95 @@ impl<'a> Builder<'a> {
             match &item.node {
                 Selection::Field(field) => {
                     self.budget = self.budget.checked_sub(1)?;
+                    let name = field.node.name.node.as_str();
                     let key = field.node.response_key().node.clone();
-                    keys.reorder |= ASYNC_FIELDS.contains(&field.node.name.node.as_str());
+                    keys.reorder |= ty.is_some_and(|ty| ASYNC_FIELDS.contains(&(ty, name)));
                     keys.order.insert(key.clone());
                     if !field.node.selection_set.node.items.is_empty() {
-                        subsets.push((key, &field.node.selection_set.node));
+                        subsets.push(Subset {
+                            key,
+                            set: &field.node.selection_set.node,
+                            ty: self.field_type(ty, name),
+                        });
                     }
                 }
                 Selection::InlineFragment(inline) => {
-                    self.flatten(&inline.node.selection_set.node, keys, subsets, depth + 1)?;
+                    let inner = match &inline.node.type_condition {
+                        Some(on) => Some(self.registry_name(on.node.on.node.as_str())),
+                        None => ty,
+                    };
+                    self.flatten(
+                        &inline.node.selection_set.node,
+                        inner,
+                        keys,
+                        subsets,
+                        depth + 1,
+                    )?;
                 }
                 Selection::FragmentSpread(spread) => {
                     self.budget = self.budget.checked_sub(1)?;
                     let fragments = self.fragments;
                     let fragment = fragments.get(&spread.node.fragment_name.node)?;
-                    self.flatten(&fragment.node.selection_set.node, keys, subsets, depth + 1)?;
+                    let on = self.registry_name(fragment.node.type_condition.node.on.node.as_str());
+                    self.flatten(
+                        &fragment.node.selection_set.node,
+                        Some(on),
+                        keys,
+                        subsets,
+                        depth + 1,
+                    )?;
                 }
             }
         }
         Some(())
     }
+
+    /// `name` borrowed from the registry (for the lifetime of the plan); an unknown type name is
+    /// kept as an empty name, which has no fields.
+    fn registry_name(&self, name: &str) -> &'a str {
+        self.registry
+            .types
+            .get_key_value(name)
+            .map_or("", |(name, _)| name.as_str())
+    }
 }
 
 impl KeyOrder {
-    /// The plan of `doc`; empty (reorders nothing) when the document is too large to plan.
-    pub fn of(doc: &ExecutableDocument) -> KeyOrder {
+    /// The plan of `doc` over the types of `registry` (the schema's); empty (reorders nothing)
+    /// when the document is too large to plan.
+    pub fn of(doc: &ExecutableDocument, registry: &Registry) -> KeyOrder {
         let mut builder = Builder {
             fragments: &doc.fragments,
+            registry,
             budget: MAX_PLAN_KEYS,
         };
+        let root = |ty: OperationType| match ty {
+            OperationType::Query => Some(registry.query_type.as_str()),
+            OperationType::Mutation => registry.mutation_type.as_deref(),
+            OperationType::Subscription => registry.subscription_type.as_deref(),
+        };
         let mut operations = HashMap::new();
-        let ops: Vec<(Option<Name>, &SelectionSet)> = match &doc.operations {
-            DocumentOperations::Single(op) => vec![(None, &op.node.selection_set.node)],
+        let ops: Vec<(Option<Name>, &SelectionSet, Option<&str>)> = match &doc.operations {
+            DocumentOperations::Single(op) => {
+                vec![(None, &op.node.selection_set.node, root(op.node.ty))]
+            }
             DocumentOperations::Multiple(ops) => ops
                 .iter()
-                .map(|(name, op)| (Some(name.clone()), &op.node.selection_set.node))
+                .map(|(name, op)| {
+                    (
+                        Some(name.clone()),
+                        &op.node.selection_set.node,
+                        root(op.node.ty),
+                    )
+                })
                 .collect(),
         };
-        for (name, set) in ops {
+        for (name, set, ty) in ops {
             let mut keys = Keys {
                 reorder: true,
                 ..Keys::default()
             };
-            if builder.collect(set, &mut keys, 0).is_none() {
+            if builder.collect(set, ty, &mut keys, 0).is_none() {
                 return KeyOrder::default();
             }
             operations.insert(name, keys);
@@ -211,8 +282,16 @@ mod tests {
 
     use super::*;
 
+    fn registry() -> Registry {
+        use async_graphql::OutputType as _;
+        let mut registry = Registry::default();
+        crate::graphql::query::Query::create_type_info(&mut registry);
+        registry.query_type = "Query".to_owned();
+        registry
+    }
+
     fn reordered(query: &str, data: serde_json::Value) -> String {
-        let order = KeyOrder::of(&parse_query(query).unwrap());
+        let order = KeyOrder::of(&parse_query(query).unwrap(), &registry());
         let mut value = Value::from_json(data).unwrap();
         order.apply(None, &mut value);
         serde_json::to_string(&value).unwrap()
@@ -232,6 +311,41 @@ mod tests {
     }
 
     #[test]
+    fn the_tasks_of_an_execution_come_back_where_they_were_selected() {
+        // `tasks` and `tasksConnection` wait on the tasks listing: they complete last.
+        let query = "{ jobExecution(jobName: \"j\", id: \"e\") { tasksConnection(first: 1) { totalCount } id tasks { status } status } }";
+        let data = json!({"jobExecution": {
+            "id": "x", "status": "RUNNING", "tasks": [{"status": "DONE"}],
+            "tasksConnection": {"totalCount": 1},
+        }});
+        assert_eq!(
+            reordered(query, data),
+            r#"{"jobExecution":{"tasksConnection":{"totalCount":1},"id":"x","tasks":[{"status":"DONE"}],"status":"RUNNING"}}"#
+        );
+        // The same through `node` and a fragment on the concrete type.
+        let query = "{ node(id: \"x\") { ... on JobExecution { tasks { status } id } } }";
+        let data = json!({"node": {"id": "x", "tasks": []}});
+        assert_eq!(reordered(query, data), r#"{"node":{"tasks":[],"id":"x"}}"#);
+    }
+
+    #[test]
+    fn a_page_of_executions_is_not_visited() {
+        // Fields named like async ones on other types (an edge's `node`, the metadata's `job`)
+        // resolve synchronously: only the root is checked.
+        let query = "{ jobExecutions(jobName: \"j\", first: 20) { totalCount edges { cursor node { id metadata { job id } tasks { status } } } } }";
+        let order = KeyOrder::of(&parse_query(query).unwrap(), &registry());
+        let root = &order.operations[&None];
+        assert!(root.reorder);
+        let connection = &root.children[&Name::new("jobExecutions")];
+        let node = &connection.children[&Name::new("edges")].children[&Name::new("node")];
+        assert!(node.reorder, "an execution selecting tasks is checked");
+        assert!(node.children.is_empty(), "its metadata is not");
+        let query = "{ jobExecutions(jobName: \"j\", first: 20) { edges { node { id metadata { job } } } } }";
+        let order = KeyOrder::of(&parse_query(query).unwrap(), &registry());
+        assert!(order.operations[&None].children.is_empty());
+    }
+
+    #[test]
     fn a_fragment_bomb_is_not_expanded() {
         let mut query = String::from("{ ...F0 }");
         for i in 0..30 {
@@ -241,7 +355,7 @@ mod tests {
             ));
         }
         query.push_str(" fragment F30 on Query { __typename }");
-        let order = KeyOrder::of(&parse_query(&query).unwrap());
+        let order = KeyOrder::of(&parse_query(&query).unwrap(), &registry());
         assert!(order.operations.is_empty());
     }
 }
