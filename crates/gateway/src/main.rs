@@ -19,11 +19,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let config = Config::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    // Spans get ids (for traceparent) always; they are exported only when OTEL_* ask for it.
+    // Spans are OpenTelemetry spans only when OTEL_* ask for their export.
     let provider = blaxel_gateway::telemetry::tracer_provider()
         .context("configure the OpenTelemetry exporter (OTEL_EXPORTER_OTLP_*)")?;
-    blaxel_gateway::telemetry::init(config.log_format, &provider)?;
-    if blaxel_gateway::telemetry::otlp_requested() {
+    blaxel_gateway::telemetry::init(config.log_format, provider.as_ref())?;
+    if provider.is_some() {
         info!("exporting traces over OTLP (HTTP/protobuf) as OTEL_EXPORTER_OTLP_* says");
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     }
     let result = runtime.enable_all().build()?.block_on(run(config));
     // Exports the spans still batched.
-    if let Err(e) = provider.shutdown() {
+    if let Some(Err(e)) = provider.map(|provider| provider.shutdown()) {
         warn!("OpenTelemetry shutdown: {e}");
     }
     result

@@ -2,14 +2,19 @@
 //! OpenTelemetry spans, and W3C trace context in and out.
 //!
 //! Every request runs in a `request` span (see [`crate::observe`]); every upstream attempt in an
-//! `upstream` span under it (in the transport). The spans become OpenTelemetry spans through
-//! `tracing-opentelemetry`, always, so the `traceparent` sent upstream names the upstream span
-//! of the caller's trace (or of a new one). They are exported over OTLP (HTTP/protobuf) only when
-//! the standard variables ask for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `upstream` span under it (in the transport). When the standard variables ask for export, the
+//! spans become OpenTelemetry spans through `tracing-opentelemetry` and are exported over OTLP
+//! (HTTP/protobuf); the `traceparent` sent upstream then names the upstream span of the caller's
+//! trace (or of a new one). Otherwise no OpenTelemetry layer is installed (it costs about 5 % of
+//! the instructions of a small query, for spans nobody receives): the caller's `traceparent` and
+//! `tracestate` go upstream as they came, and the access line carries the caller's trace id.
+//! Export is asked for by: `OTEL_EXPORTER_OTLP_ENDPOINT` or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, `OTEL_SDK_DISABLED` not `true` and
 //! `OTEL_TRACES_EXPORTER` not `none`. The exporter and the SDK read the others themselves
 //! (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_TRACES_SAMPLER`, ...).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::{
@@ -46,19 +51,26 @@ pub fn otlp_requested() -> bool {
         && !is("OTEL_TRACES_EXPORTER", "none")
 }
 
-/// A tracer provider: with the OTLP exporter when [`otlp_requested`] (batched, from its own
-/// thread), else without any exporter (spans still get ids, for `traceparent`).
+/// True once [`init`] installed the OpenTelemetry layer: request spans are traced and exported.
+static TRACED: AtomicBool = AtomicBool::new(false);
+
+/// Whether request spans are OpenTelemetry spans (export was asked for, see the module doc).
+pub fn traced() -> bool {
+    TRACED.load(Ordering::Relaxed)
+}
+
+/// The tracer provider exporting over OTLP when [`otlp_requested`] (batched, from its own
+/// thread); None when export is not asked for.
 ///
 /// # Errors
-/// The exporter's configuration error (e.g. a malformed endpoint), naming the variable.
-pub fn tracer_provider() -> anyhow::Result<SdkTracerProvider> {
+/// The exporter's configuration error (e.g. a malformed endpoint or an unsupported protocol),
+/// naming the variable.
+pub fn tracer_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     if !otlp_requested() {
-        return Ok(SdkTracerProvider::builder()
-            .with_resource(resource())
-            .build());
+        return Ok(None);
     }
     check_protocol(|name| std::env::var(name).ok())?;
-    otlp_provider(None)
+    otlp_provider(None).map(Some)
 }
 
 /// The OTLP protocols this build exports with: HTTP/protobuf only (the OpenTelemetry default).
@@ -136,12 +148,12 @@ where
 }
 
 /// Installs the process's subscriber: log lines in `format` on stdout (filtered by `RUST_LOG`,
-/// default `info`; ANSI colours only when stdout is a terminal) and the OpenTelemetry layer over
-/// `provider`.
+/// default `info`; ANSI colours only when stdout is a terminal) and, given a `provider`, the
+/// OpenTelemetry layer over it.
 ///
 /// # Errors
 /// When a subscriber is installed already.
-pub fn init(format: LogFormat, provider: &SdkTracerProvider) -> anyhow::Result<()> {
+pub fn init(format: LogFormat, provider: Option<&SdkTracerProvider>) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let fmt = match format {
@@ -159,8 +171,9 @@ pub fn init(format: LogFormat, provider: &SdkTracerProvider) -> anyhow::Result<(
     };
     let subscriber = tracing_subscriber::registry()
         .with(fmt)
-        .with(otel_layer(provider));
+        .with(provider.map(otel_layer));
     tracing::subscriber::set_global_default(subscriber)?;
+    TRACED.store(provider.is_some(), Ordering::Relaxed);
     Ok(())
 }
 
@@ -192,6 +205,9 @@ impl Injector for HeadersMut<'_> {
 /// Makes the W3C trace context of `headers` (`traceparent`, `tracestate`) the parent of `span`;
 /// a missing or malformed one leaves `span` the root of a new trace.
 pub fn set_parent(span: &tracing::Span, headers: &HeaderMap) {
+    if !traced() {
+        return;
+    }
     let parent = TraceContextPropagator::new().extract(&Headers(headers));
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
@@ -201,10 +217,12 @@ pub fn set_parent(span: &tracing::Span, headers: &HeaderMap) {
 /// Adds the trace context of the current span (an upstream attempt's) to `headers`. Without a
 /// tracer installed, the caller's own `traceparent` and `tracestate` go on as they came.
 pub fn inject(headers: &mut HeaderMap) {
-    let context: Context = tracing::Span::current().context();
-    if context.span().span_context().is_valid() {
-        TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
-        return;
+    if traced() {
+        let context: Context = tracing::Span::current().context();
+        if context.span().span_context().is_valid() {
+            TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+            return;
+        }
     }
     observe::with_current(|o| {
         for (name, value) in &o.trace_context {
@@ -221,19 +239,30 @@ pub fn attempt_hook() -> blaxel_transport::AttemptHook {
     })
 }
 
-/// The trace id of `span` as 32 hex digits, when it has one.
-pub fn trace_id(span: &tracing::Span) -> Option<String> {
-    let context = span.context();
-    let span_context = context.span().span_context().clone();
+/// The trace id of the request served in `observed` as 32 hex digits: its span's when spans are
+/// traced, else the one of the caller's `traceparent` (W3C Trace Context); None when neither.
+pub fn trace_id(observed: &observe::Observed) -> Option<String> {
+    let span_context = if traced() {
+        observed.span.context().span().span_context().clone()
+    } else {
+        let headers: HeaderMap = observed.trace_context.iter().cloned().collect();
+        TraceContextPropagator::new()
+            .extract(&Headers(&headers))
+            .span()
+            .span_context()
+            .clone()
+    };
     span_context
         .is_valid()
         .then(|| span_context.trace_id().to_string())
 }
 
 /// Renames the OpenTelemetry span of `span` (e.g. `query Page` once the operation is known;
-/// recording `otel.name` does not rename a span that has started).
-pub fn rename(span: &tracing::Span, name: String) {
-    span.context().span().update_name(name);
+/// recording `otel.name` does not rename a span that has started). Nothing when not traced.
+pub fn rename(span: &tracing::Span, name: impl FnOnce() -> String) {
+    if traced() {
+        span.context().span().update_name(name());
+    }
 }
 
 #[cfg(test)]

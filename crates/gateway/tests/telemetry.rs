@@ -103,26 +103,22 @@ fn attr(span: &Span, key: &str) -> Option<String> {
         .map(|v| format!("{:?}", v.value))
 }
 
-#[tokio::test]
-async fn otlp_export_traceparent_upstream_and_json_access_lines() {
-    let emulator = blaxel_emulator::spawn(EmulatorConfig {
-        executions_per_job: 5,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
-    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
-    let (upstream, seen) = recording_proxy(origin).await;
-    let (endpoint, spans) = collector().await;
+type Log = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
 
+/// The binary over `upstream` with JSON logs at info and the variables `env`: the child, its log
+/// lines after the listening line, its GraphQL URL, and the lines before it.
+async fn start(
+    upstream: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, Log, String, Vec<Value>) {
     let mut child = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "off"])
-        .args(["--upstream", &upstream, "--token", "dev-token"])
+        .args(["--upstream", upstream, "--token", "dev-token"])
         .args(["--log-format", "json"])
         .env("RUST_LOG", "info")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-        .env("OTEL_BSP_SCHEDULE_DELAY", "50")
-        .env("OTEL_SERVICE_NAME", "gateway-under-test")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -143,6 +139,92 @@ async fn otlp_export_traceparent_upstream_and_json_access_lines() {
     })
     .await
     .unwrap();
+    (child, log, url, lines)
+}
+
+/// The next access line of `route` in `log`; the lines before it go to `skipped`.
+async fn access_line(log: &mut Log, route: &str, skipped: &mut Vec<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            let line: Value = serde_json::from_str(&line).unwrap();
+            if line["message"] == "access" && line["route"] == route {
+                return line;
+            }
+            skipped.push(line);
+        }
+        panic!("no access line");
+    })
+    .await
+    .unwrap()
+}
+
+/// Without OTLP export no OpenTelemetry layer runs: the caller's `traceparent` goes upstream as
+/// it came and the access line carries the caller's trace id.
+#[tokio::test]
+async fn without_export_the_callers_trace_context_goes_upstream_and_into_the_access_line() {
+    let emulator = blaxel_emulator::spawn(EmulatorConfig {
+        executions_per_job: 5,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
+    let (upstream, seen) = recording_proxy(origin).await;
+    let (_child, mut log, url, mut lines) = start(&upstream, &[]).await;
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["message"].as_str().unwrap_or("").contains("OTLP")),
+        "{lines:?}"
+    );
+    let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
+    let body: Value = reqwest::Client::new()
+        .post(&url)
+        .header("traceparent", &traceparent)
+        .json(&json!({"query": r#"{ jobExecutions(jobName: "data-processing-job", first: 2) { totalCount } }"#}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(seen.lock().unwrap().clone(), vec![traceparent]);
+    let access = access_line(&mut log, "/graphql", &mut lines).await;
+    assert_eq!(access["trace_id"], TRACE_ID, "{access}");
+    assert_eq!(access["upstream_calls"], 1, "{access}");
+    // Without a caller's trace there is no trace id to give.
+    reqwest::Client::new()
+        .post(&url)
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    let access = access_line(&mut log, "/graphql", &mut lines).await;
+    assert_eq!(access["trace_id"], "", "{access}");
+}
+
+#[tokio::test]
+async fn otlp_export_traceparent_upstream_and_json_access_lines() {
+    let emulator = blaxel_emulator::spawn(EmulatorConfig {
+        executions_per_job: 5,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
+    let (upstream, seen) = recording_proxy(origin).await;
+    let (endpoint, spans) = collector().await;
+
+    let (_child, mut log, url, mut lines) = start(
+        &upstream,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+            ("OTEL_SERVICE_NAME", "gateway-under-test"),
+        ],
+    )
+    .await;
 
     let resp = reqwest::Client::new()
         .post(&url)
@@ -208,18 +290,7 @@ async fn otlp_export_traceparent_upstream_and_json_access_lines() {
     assert!(!format!("{:?}", spans.lock().unwrap()).contains("dev-token"));
 
     // The access line: JSON, in the request's span, with what happened.
-    let access = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            let line: Value = serde_json::from_str(&line).unwrap();
-            if line["message"] == "access" && line["route"] == "/graphql" {
-                return line;
-            }
-            lines.push(line);
-        }
-        panic!("no access line");
-    })
-    .await
-    .unwrap();
+    let access = access_line(&mut log, "/graphql", &mut lines).await;
     assert_eq!(access["level"], "INFO", "{access}");
     assert_eq!(access["status"], 200, "{access}");
     assert_eq!(access["operation"], "Page", "{access}");

@@ -124,7 +124,7 @@ where
                     .increment(1);
                 metrics::histogram!("gateway_grpc_request_duration_seconds", "method" => method)
                     .record(elapsed.as_secs_f64());
-                let trace_id = telemetry::trace_id(span).unwrap_or_default();
+                let trace_id = telemetry::trace_id(&observed).unwrap_or_default();
                 let duration_ms = elapsed.as_secs_f64() * 1e3;
                 let upstream_calls = observed.fields().upstream_attempts;
                 tracing::info!(

@@ -86,14 +86,13 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let fields = observed.fields();
     if let Some(ty) = fields.operation_type {
         // Renamed only now: asking a span for its context early would start it.
-        let name = match &fields.operation_name {
+        telemetry::rename(&span, || match &fields.operation_name {
             Some(name) => format!("{ty} {name}"),
             None => ty.to_owned(),
-        };
-        telemetry::rename(&span, name);
+        });
     }
     let _entered = span.enter();
-    let trace_id = telemetry::trace_id(&span).unwrap_or_default();
+    let trace_id = telemetry::trace_id(&observed).unwrap_or_default();
     let (duration_ms, upstream_calls) = (elapsed.as_secs_f64() * 1e3, fields.upstream_attempts);
     let operation = fields.operation_name.as_deref().unwrap_or("");
     let operation_type = fields.operation_type.unwrap_or("");
