@@ -21,17 +21,32 @@ use async_graphql::{
 
 use super::{
     cost::{self, Cost},
-    order::KeyOrder,
+    documents::DEFAULT_CAPACITY,
+    order::{KeyOrder, KeyOrders},
 };
 use crate::{error::Code, limits::Limits};
 
 /// The extension factory enforcing the document limits of [`Limits`].
-pub struct LimitsExtension(pub Limits);
+pub struct LimitsExtension {
+    limits: Limits,
+    orders: Arc<KeyOrders>,
+}
+
+impl LimitsExtension {
+    /// The extension for `limits`, with an empty cache of key orders.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            orders: Arc::new(KeyOrders::new(DEFAULT_CAPACITY)),
+        }
+    }
+}
 
 impl ExtensionFactory for LimitsExtension {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitsCheck {
-            limits: self.0,
+            limits: self.limits,
+            orders: Arc::clone(&self.orders),
             order: Mutex::new(None),
         })
     }
@@ -39,8 +54,9 @@ impl ExtensionFactory for LimitsExtension {
 
 struct LimitsCheck {
     limits: Limits,
+    orders: Arc<KeyOrders>,
     /// The parsed document's key order, applied to the response (see [`super::order`]).
-    order: Mutex<Option<KeyOrder>>,
+    order: Mutex<Option<Arc<KeyOrder>>>,
 }
 
 fn too_complex(limit: &str, max: usize, message: String) -> ServerError {
@@ -145,16 +161,23 @@ impl Extension for LimitsCheck {
         }
         let variables = std::mem::take(&mut request.variables);
         // A document that does not parse is left to async-graphql, which reports the error.
-        if let Ok(doc) = request.parsed_query() {
+        // Parsed (or attached from the document cache) first: the text is then set aside while
+        // the document is read (the key of the key-order cache), and put back.
+        let parsed = request.parsed_query().is_ok();
+        let query = std::mem::take(&mut request.query);
+        if let (true, Ok(doc)) = (parsed, request.parsed_query()) {
             let cost = cost::price(doc, &variables, limits.max_first);
             if let Some(err) = over_budget(&cost, &limits) {
                 metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
                     .increment(1);
                 return Err(err);
             }
-            *self.order.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some(KeyOrder::of(doc, &ctx.schema_env.registry));
+            let order = self
+                .orders
+                .get_or_plan(&query, doc, &ctx.schema_env.registry);
+            *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(order);
         }
+        request.query = query;
         request.variables = variables;
         next.run(ctx, request).await
     }

@@ -64,7 +64,7 @@ pub fn schema(limits: &Limits, contract: Contract, watcher: &Watcher) -> Gateway
         })
         .data(watcher.client().clone())
         .data(watcher.clone())
-        .extension(extension::LimitsExtension(*limits))
+        .extension(extension::LimitsExtension::new(*limits))
         .finish()
 }
 

@@ -14,7 +14,11 @@
 //! Building never expands a fragment bomb: it stops at [`MAX_PLAN_KEYS`] keys (the response is
 //! then left as async-graphql made it; the document limits refuse such documents anyway).
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use async_graphql::{
     Name, Positioned, Value,
@@ -25,6 +29,9 @@ use async_graphql::{
     },
     registry::Registry,
 };
+use lru::LruCache;
+
+use super::documents::MAX_CACHED_QUERY_BYTES;
 
 /// Most response keys a plan holds, over all its operations.
 pub const MAX_PLAN_KEYS: usize = 20_000;
@@ -238,6 +245,46 @@ impl KeyOrder {
     }
 }
 
+/// Key orders by query text, least recently used evicted first: a plan depends on the document
+/// and the schema only, and clients send the same few documents over and over (the same bound
+/// as the [`super::documents::DocumentCache`]: texts up to [`MAX_CACHED_QUERY_BYTES`]).
+pub struct KeyOrders {
+    plans: Mutex<LruCache<Box<str>, Arc<KeyOrder>>>,
+}
+
+impl KeyOrders {
+    /// A cache of at most `capacity` plans (0 reads as 1).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            plans: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+
+    /// The plan of `doc`, the parse of `query`: cached, or made with [`KeyOrder::of`] (and
+    /// kept when `query` is short enough).
+    pub fn get_or_plan(
+        &self,
+        query: &str,
+        doc: &ExecutableDocument,
+        registry: &Registry,
+    ) -> Arc<KeyOrder> {
+        if query.len() > MAX_CACHED_QUERY_BYTES {
+            return Arc::new(KeyOrder::of(doc, registry));
+        }
+        if let Some(plan) = self.lock().get(query) {
+            return Arc::clone(plan);
+        }
+        let plan = Arc::new(KeyOrder::of(doc, registry));
+        self.lock().put(query.into(), Arc::clone(&plan));
+        plan
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Box<str>, Arc<KeyOrder>>> {
+        self.plans.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// True when `map`'s keys already follow `order` (the common case: nothing to move).
 fn in_order(order: &IndexSet<Name>, map: &IndexMap<Name, Value>) -> bool {
     let mut last = 0;
@@ -343,6 +390,39 @@ mod tests {
         let query = "{ jobExecutions(jobName: \"j\", first: 20) { edges { node { id metadata { job } } } } }";
         let order = KeyOrder::of(&parse_query(query).unwrap(), &registry());
         assert!(order.operations[&None].children.is_empty());
+    }
+
+    #[test]
+    fn plans_are_made_once_per_query_text_up_to_the_cached_length() {
+        let registry = registry();
+        let orders = KeyOrders::new(2);
+        let query = "{ job(name: \"x\") { id executions { totalCount } } }";
+        let doc = parse_query(query).unwrap();
+        let first = orders.get_or_plan(query, &doc, &registry);
+        assert!(Arc::ptr_eq(
+            &first,
+            &orders.get_or_plan(query, &doc, &registry)
+        ));
+        assert!(first.operations[&None].children.contains_key("job"));
+        // Two other texts evict it (capacity 2).
+        for other in [
+            "{ a: job(name: \"x\") { id } }",
+            "{ b: job(name: \"x\") { id } }",
+        ] {
+            orders.get_or_plan(other, &parse_query(other).unwrap(), &registry);
+        }
+        assert!(!Arc::ptr_eq(
+            &first,
+            &orders.get_or_plan(query, &doc, &registry)
+        ));
+        // A text longer than the document cache's bound is planned each time, never kept.
+        let long = format!("{query}{}", " ".repeat(MAX_CACHED_QUERY_BYTES));
+        let doc = parse_query(&long).unwrap();
+        let plan = orders.get_or_plan(&long, &doc, &registry);
+        assert!(!Arc::ptr_eq(
+            &plan,
+            &orders.get_or_plan(&long, &doc, &registry)
+        ));
     }
 
     #[test]
