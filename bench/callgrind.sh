@@ -3,13 +3,14 @@
 # the same count within a fraction of a percent, whatever else the machine runs), so two builds
 # can be compared on a shared, noisy machine where req/s and CPU time cannot tell 5 % apart.
 #
-#   bench/callgrind.sh [--no-build] [--requests N] [--connections C] [--query FILE]
+#   bench/callgrind.sh [--no-build] [--requests N] [--connections C] [--query FILE]...
 #                      [--upstream URL] [--bin NAME=PATH[::ARGS]]...
 #
 # Each --bin (default: this tree's release gateway, named "main") runs under callgrind over the
 # release emulator (or --upstream URL, e.g. the peers' stub: --upstream http://127.0.0.1:18080/v0
 # with --query ../shared/bench/peers/ours-query.graphql), gets 100 warm-up requests, then N
-# (default 300) requests of the query (default bench/page.graphql) from h2load over HTTP/1.1 with
+# (default 300) requests of the query (the --query files joined; default bench/page.graphql and
+# bench/fields.graphql: a page of 20, every field, as bench/run.sh's scenario b) from h2load over HTTP/1.1 with
 # C connections (default 1); the counters are zeroed after the warm-up and dumped after the N.
 # Prints, per binary: instructions per request and the answer's first bytes (checked: 200, no
 # "errors"). ARGS after `::` are extra gateway flags for that binary (an older build may lack
@@ -20,13 +21,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="$ROOT/bench"
-BUILD=1 N=300 CONNS=1 QUERY="$BENCH_DIR/page.graphql" UPSTREAM="" BINS=()
+BUILD=1 N=300 CONNS=1 QUERIES=() UPSTREAM="" BINS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-build) BUILD=0; shift ;;
     --requests) N="$2"; shift 2 ;;
     --connections) CONNS="$2"; shift 2 ;;
-    --query) QUERY="$2"; shift 2 ;;
+    --query) QUERIES+=("$2"); shift 2 ;;
     --upstream) UPSTREAM="$2"; shift 2 ;;
     --bin) BINS+=("$2"); shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -43,7 +44,9 @@ OUT="$ROOT/target/bench/callgrind"
 mkdir -p "$OUT"
 GW_PORT=18491 EMU_PORT=18490
 BODY="$OUT/body.json"
-python3 -c 'import json,sys; print(json.dumps({"query": open(sys.argv[1]).read()}))' "$QUERY" >"$BODY"
+[[ ${#QUERIES[@]} -gt 0 ]] || QUERIES=("$BENCH_DIR/page.graphql" "$BENCH_DIR/fields.graphql")
+python3 -c 'import json,sys; print(json.dumps({"query": "".join(open(f).read() for f in sys.argv[1:])}))' \
+  "${QUERIES[@]}" >"$BODY"
 
 if [[ -z $UPSTREAM ]]; then
   RUST_LOG=warn "$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 10 \
