@@ -22,6 +22,7 @@ use async_graphql::{
 use super::{
     cost::{self, Cost},
     documents::DEFAULT_CAPACITY,
+    json::DirectJson,
     order::{KeyOrder, KeyOrders},
 };
 use crate::{error::Code, limits::Limits};
@@ -175,6 +176,10 @@ impl Extension for LimitsCheck {
             let order = self
                 .orders
                 .get_or_plan(&query, doc, &ctx.schema_env.registry);
+            if !order.unrepeated() {
+                // async-graphql merges repeated keys object by object: no pre-encoded JSON.
+                request.data.insert(DirectJson(false));
+            }
             *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(order);
         }
         request.query = query;

@@ -195,6 +195,44 @@ macro_rules! field_walk {
     }};
 }
 
+/// Writes the walk's value of a field of `kind` as JSON to `$out`, from the getter's value `$v`
+/// (the same value as [`field_walk`], without building it); `?` gives up.
+macro_rules! field_write {
+    (int, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $crate::graphql::walk::write_int($out, $v)?
+    };
+    (str, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $crate::graphql::walk::write_string($out, $v)
+    };
+    (time, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $crate::graphql::walk::write_time($out, $v)?
+    };
+    (object $w:ident, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $walk.write_object(&$w::from($v), $set, $out)?
+    };
+    (optional $w:ident, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $walk.write_optional(($v).map($w::from).as_ref(), $set, $out)?
+    };
+    (list $w:ident, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $walk.write_list(($v).iter().map($w::from), $set, $out)?
+    };
+    (tasks, $v:expr, $walk:ident, $set:ident, $out:ident) => {{
+        let execution: &blaxel_models::JobExecution = $v;
+        if $crate::graphql::execution::tasks_elsewhere(execution) {
+            return None;
+        }
+        let tasks = execution
+            .tasks
+            .iter()
+            .map($crate::graphql::execution::JobExecutionTask::from);
+        $walk.write_list(tasks, $set, $out)?
+    }};
+    ($($kind:ident)+, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        // Enums, JSON objects and ids: built as the walk builds them, then written.
+        $crate::graphql::walk::write_value($out, &field_walk!($($kind)+, $v, $walk, $set))?
+    };
+}
+
 /// Generates the `#[Object]` resolvers and the [`Plain`](super::walk::Plain) impl of an object
 /// type from its one field list (see the module docs).
 macro_rules! model_object {
@@ -236,6 +274,22 @@ macro_rules! model_object {
                     $($name => field_walk!($kind $($arg)?, $get, walk, set),)*
                     _ => return None,
                 })
+            }
+
+            fn write(
+                &self,
+                walk: &$crate::graphql::walk::Walk<'_>,
+                name: &str,
+                set: &async_graphql::parser::types::SelectionSet,
+                out: &mut Vec<u8>,
+            ) -> Option<()> {
+                let _ = (walk, set);
+                let $m = $crate::graphql::fields::HasModel::model(self);
+                match name {
+                    $($name => { field_write!($kind $($arg)?, $get, walk, set, out); })*
+                    _ => return None,
+                }
+                Some(())
             }
         }
     };

@@ -18,6 +18,7 @@ pub mod error;
 pub mod execution;
 pub mod extension;
 pub mod job;
+pub mod json;
 pub mod mutation;
 pub mod node;
 pub mod order;

@@ -66,12 +66,18 @@ impl Keys {
 #[derive(Debug, Default, Clone)]
 pub struct KeyOrder {
     operations: HashMap<Option<Name>, Keys>,
+    /// True when every selection set was planned and none selects a response key twice
+    /// (fragments expanded): no object of the response needs async-graphql's merging of
+    /// repeated keys, so the walk may answer with pre-encoded JSON (see [`super::json`]).
+    unrepeated: bool,
 }
 
 struct Builder<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     registry: &'a Registry,
     budget: usize,
+    /// A selection set selected a response key twice.
+    repeated: bool,
 }
 
 /// A selection set to collect, of the type its field returns (None: not in the schema, e.g.
@@ -132,7 +138,7 @@ impl<'a> Builder<'a> {
                     let name = field.node.name.node.as_str();
                     let key = field.node.response_key().node.clone();
                     keys.reorder |= ty.is_some_and(|ty| ASYNC_FIELDS.contains(&(ty, name)));
-                    keys.order.insert(key.clone());
+                    self.repeated |= !keys.order.insert(key.clone());
                     if !field.node.selection_set.node.items.is_empty() {
                         subsets.push(Subset {
                             key,
@@ -190,6 +196,7 @@ impl KeyOrder {
             fragments: &doc.fragments,
             registry,
             budget: MAX_PLAN_KEYS,
+            repeated: false,
         };
         let root = |ty: OperationType| match ty {
             OperationType::Query => Some(registry.query_type.as_str()),
@@ -222,7 +229,16 @@ impl KeyOrder {
             }
             operations.insert(name, keys);
         }
-        KeyOrder { operations }
+        KeyOrder {
+            operations,
+            unrepeated: !builder.repeated,
+        }
+    }
+
+    /// True when no object of the response selects a response key twice (see
+    /// [`KeyOrder::unrepeated`]); false for a document too large to plan.
+    pub fn unrepeated(&self) -> bool {
+        self.unrepeated
     }
 
     /// Reorders `data`, the result of operation `name` (`None`: the document's only one).

@@ -9,7 +9,10 @@
 //! `resolve` walks the selection set here, without a future per field.
 //!
 //! The walk handles fields, aliases, `__typename`, fragment spreads and inline fragments on
-//! `JobExecution` or `Node`, and merges repeated response keys as async-graphql does. Anything
+//! `JobExecution` or `Node`, and merges repeated response keys as async-graphql does. When the
+//! response is written by the HTTP face ([`super::json::DirectJson`]), it writes the execution
+//! as JSON bytes instead of building a `Value` ([`Walk::write_object`], from the same field
+//! lists). Anything
 //! else (a directive left on a selection, a timestamp that does not parse, an `envOverride` that
 //! is not an object) makes it give up, and the ordinary resolvers of [`JobExecution`] answer
 //! instead, with their errors and paths. Both give the same answer: the tests compare them.
@@ -24,7 +27,11 @@ use async_graphql::{
     resolver_utils::{EnumType, enum_value},
 };
 
-use super::{execution::JobExecution, scalars::timestamp};
+use super::{
+    execution::JobExecution,
+    json::{DirectJson, write_str},
+    scalars::timestamp,
+};
 use crate::caller::Caller;
 
 /// A `JobExecution` in a connection: the same GraphQL type, resolved by one synchronous walk.
@@ -58,6 +65,15 @@ impl OutputType for ExecutionNode {
                     .map_or("", |caller| caller.workspace.as_str()),
                 widths: RefCell::default(),
             };
+            if ctx.data_opt::<DirectJson>().is_some_and(|direct| direct.0) {
+                let mut out = Vec::with_capacity(1024);
+                if walk
+                    .write_object(&self.0, &ctx.item.node, &mut out)
+                    .is_some()
+                {
+                    return Ok(Value::Binary(out.into()));
+                }
+            }
             if let Some(value) = walk.object(&self.0, &ctx.item.node) {
                 return Ok(value);
             }
@@ -91,6 +107,15 @@ pub trait Plain {
     }
     /// The value of field `name` with sub-selection `set`; `None` gives up.
     fn field(&self, walk: &Walk<'_>, name: &str, set: &SelectionSet) -> Option<Value>;
+    /// Writes the JSON of field `name` with sub-selection `set` to `out`; `None` gives up (what
+    /// was written is then discarded).
+    fn write(
+        &self,
+        walk: &Walk<'_>,
+        name: &str,
+        set: &SelectionSet,
+        out: &mut Vec<u8>,
+    ) -> Option<()>;
 }
 
 impl Walk<'_> {
@@ -173,6 +198,111 @@ impl Walk<'_> {
                 }
             }
         }
+        Some(())
+    }
+
+    /// Writes the object `value` with the fields of `set` as JSON, as [`Walk::object`] would
+    /// build it, to `out`; `None` gives up. The operation selects no response key twice
+    /// (see [`super::json`]), so there is nothing to merge.
+    pub fn write_object<T: Plain>(
+        &self,
+        value: &T,
+        set: &SelectionSet,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        out.push(b'{');
+        let mut first = true;
+        self.write_fields(value, set, out, &mut first)?;
+        out.push(b'}');
+        Some(())
+    }
+
+    fn write_fields<T: Plain>(
+        &self,
+        value: &T,
+        set: &SelectionSet,
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) -> Option<()> {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if !field.directives.is_empty() || !field.arguments.is_empty() {
+                        return None;
+                    }
+                    if !std::mem::take(first) {
+                        out.push(b',');
+                    }
+                    write_str(out, field.response_key().node.as_str());
+                    out.push(b':');
+                    let name = field.name.node.as_str();
+                    if name == "__typename" {
+                        write_str(out, T::TYPE);
+                    } else {
+                        value.write(self, name, &field.selection_set.node, out)?;
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if !spread.node.directives.is_empty() {
+                        return None;
+                    }
+                    let fragment = &self.fragments.get(&spread.node.fragment_name.node)?.node;
+                    if !fragment.directives.is_empty()
+                        || !T::matches(fragment.type_condition.node.on.node.as_str())
+                    {
+                        return None;
+                    }
+                    self.write_fields(value, &fragment.selection_set.node, out, first)?;
+                }
+                Selection::InlineFragment(inline) => {
+                    let inline = &inline.node;
+                    if !inline.directives.is_empty() {
+                        return None;
+                    }
+                    if let Some(condition) = &inline.type_condition
+                        && !T::matches(condition.node.on.node.as_str())
+                    {
+                        return None;
+                    }
+                    self.write_fields(value, &inline.selection_set.node, out, first)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Writes `value`, or null.
+    pub fn write_optional<T: Plain>(
+        &self,
+        value: Option<&T>,
+        set: &SelectionSet,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        match value {
+            Some(v) => self.write_object(v, set, out),
+            None => {
+                out.extend_from_slice(b"null");
+                Some(())
+            }
+        }
+    }
+
+    /// Writes each of `items`, as a list.
+    pub fn write_list<T: Plain>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        set: &SelectionSet,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        out.push(b'[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write_object(&item, set, out)?;
+        }
+        out.push(b']');
         Some(())
     }
 
@@ -273,6 +403,46 @@ pub fn time(raw: Option<&str>) -> Option<Value> {
     )
 }
 
+/// Writes a value the walk built (a scalar, an enum, a JSON object) as JSON.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Option<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::String(s) => write_str(out, s),
+        Value::Enum(name) => write_str(out, name.as_str()),
+        other => serde_json::to_writer(&mut *out, other).ok()?,
+    }
+    Some(())
+}
+
+/// Writes a string, or null.
+pub fn write_string(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Writes an integer, or null; `None` (give up) beyond GraphQL's 32-bit `Int`, as [`int`].
+pub fn write_int(out: &mut Vec<u8>, n: Option<i64>) -> Option<()> {
+    match n {
+        None => out.extend_from_slice(b"null"),
+        Some(n) => {
+            let n = i32::try_from(n).ok()?;
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        }
+    }
+    Some(())
+}
+
+/// Writes a timestamp, normalised, or null; `None` (give up) when it does not parse.
+pub fn write_time(out: &mut Vec<u8>, raw: Option<&str>) -> Option<()> {
+    match timestamp(raw).ok()? {
+        Some(t) => write_str(out, &t.into_string()),
+        None => out.extend_from_slice(b"null"),
+    }
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -284,7 +454,7 @@ mod tests {
     use proptest::prelude::*;
     use tower::ServiceExt as _;
 
-    use super::UseWalk;
+    use super::{DirectJson, UseWalk};
     use crate::{
         AppState, Caller, Limits,
         loader::{ExecutionsPage, RequestLoader},
@@ -464,6 +634,21 @@ mod tests {
         }
 
         async fn run(&self, query: &str, walk: bool) -> String {
+            let request = self.request(query).await.data(UseWalk(walk));
+            serde_json::to_string(&self.state.schema().execute(request).await).unwrap()
+        }
+
+        /// As the HTTP face runs it: executions may come pre-encoded, and the answer is written
+        /// by `json::write_response`. Also answers whether any execution came pre-encoded.
+        async fn run_direct(&self, query: &str) -> (String, bool) {
+            let request = self.request(query).await.data(DirectJson(true));
+            let response = self.state.schema().execute(request).await;
+            let mut out = Vec::new();
+            crate::graphql::json::write_response(&mut out, &response).unwrap();
+            (String::from_utf8(out).unwrap(), has_binary(&response.data))
+        }
+
+        async fn request(&self, query: &str) -> Request {
             let loader =
                 RequestLoader::new(self.client.clone(), Credentials::default(), 8, 100, None);
             let key = ExecutionsPage {
@@ -479,11 +664,16 @@ mod tests {
                 workspace: "my-workspace".into(),
                 ..Caller::default()
             };
-            let request = Request::new(query)
-                .data(caller)
-                .data(Arc::new(loader))
-                .data(UseWalk(walk));
-            serde_json::to_string(&self.state.schema().execute(request).await).unwrap()
+            Request::new(query).data(caller).data(Arc::new(loader))
+        }
+    }
+
+    fn has_binary(value: &async_graphql::Value) -> bool {
+        match value {
+            async_graphql::Value::Binary(_) => true,
+            async_graphql::Value::List(items) => items.iter().any(has_binary),
+            async_graphql::Value::Object(map) => map.values().any(has_binary),
+            _ => false,
         }
     }
 
@@ -529,6 +719,13 @@ mod tests {
             let resolved = harness.run(&query, false).await;
             assert!(!walked.contains("\"errors\""), "{walked}");
             assert_eq!(walked, resolved, "{selection}");
+            let (direct, encoded) = harness.run_direct(&query).await;
+            assert_eq!(direct, walked, "{selection}");
+            // Pre-encoded unless a selection set repeats a response key.
+            let repeats = ["...N", "metadata { job }", "} edges {", "tasks { metadata"]
+                .iter()
+                .any(|repeat| selection.contains(repeat));
+            assert_eq!(encoded, !repeats, "{selection}");
         }
     }
 
@@ -546,6 +743,11 @@ mod tests {
         for walk in [true, false] {
             let answer: serde_json::Value =
                 serde_json::from_str(&harness.run(&query, walk).await).unwrap();
+            assert_eq!(
+                harness.run_direct(&query).await.0,
+                harness.run(&query, walk).await,
+                "the walk gives up on the count: the resolvers answer in both"
+            );
             let first = &answer["data"]["jobExecutions"]["nodes"][0];
             assert!(first["stats"]["total"].is_null(), "{answer}");
             assert!(first["stats"]["success"].is_number(), "{answer}");
@@ -574,14 +776,16 @@ mod tests {
         #[test]
         fn walk_equals_resolvers_on_generated_selections(seed in any::<u64>()) {
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let (walked, resolved, query) = runtime.block_on(async {
+            let (walked, resolved, direct, query) = runtime.block_on(async {
                 let harness = Harness::new().await;
                 let mut choices = Choices(seed);
                 let query = query(&format!("nodes {{ {} }}", selection("JobExecution", &mut choices, 3)));
-                (harness.run(&query, true).await, harness.run(&query, false).await, query)
+                let direct = harness.run_direct(&query).await.0;
+                (harness.run(&query, true).await, harness.run(&query, false).await, direct, query)
             });
             prop_assert!(!walked.contains("\"errors\""), "{} -> {}", query, walked);
-            prop_assert_eq!(walked, resolved, "{}", query);
+            prop_assert_eq!(&walked, &resolved, "{}", query);
+            prop_assert_eq!(&direct, &walked, "{}", query);
         }
     }
 }

@@ -39,7 +39,10 @@ use super::{
     negotiation::{self, ResponseType},
     trusted,
 };
-use crate::error::Error;
+use crate::{
+    error::Error,
+    graphql::json::{DirectJson, write_response},
+};
 
 /// The code of every malformed request (`crate::error::Code::BadUserInput`'s wire form).
 const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -311,6 +314,9 @@ async fn run(
         } else {
             BatchRequest::Single(requests.pop().expect("one request"))
         };
+        // `answer` writes the responses with `json::write_response`: executions may come
+        // pre-encoded.
+        let request = request.data(DirectJson(true));
         match super::execute(state, headers, request).await {
             Ok(async_graphql::BatchResponse::Single(r)) => vec![r],
             Ok(async_graphql::BatchResponse::Batch(rs)) => rs,
@@ -582,11 +588,7 @@ fn answer(
             .iter()
             .zip(&responses)
             .all(|(&failed, r)| failed && !not_found(r));
-    let body = if batch {
-        serde_json::to_vec(&bodies)
-    } else {
-        serde_json::to_vec(&bodies[0])
-    }
+    let body = write_bodies(&bodies, batch)
     // Serializing values built by async-graphql cannot fail; answer an error rather than panic.
     .unwrap_or_else(|_| br#"{"errors":[{"message":"the answer could not be serialized","extensions":{"code":"UPSTREAM_ERROR"}}]}"#.to_vec());
     if body.len() as u64 > max_bytes {
@@ -615,6 +617,29 @@ fn answer(
     }
     private_answer(&mut response);
     response
+}
+
+/// The JSON of `bodies`: a list when `batch`, else the first. Full responses are written by
+/// [`write_response`] (pre-encoded executions passed through).
+fn write_bodies(bodies: &[Body<'_>], batch: bool) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(16 * 1024);
+    let bodies = if batch { bodies } else { &bodies[..1] };
+    if batch {
+        out.push(b'[');
+    }
+    for (i, body) in bodies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match body {
+            Body::Full(response) => write_response(&mut out, response)?,
+            errors => serde_json::to_writer(&mut out, errors)?,
+        }
+    }
+    if batch {
+        out.push(b']');
+    }
+    Ok(out)
 }
 
 fn not_found(response: &async_graphql::Response) -> bool {

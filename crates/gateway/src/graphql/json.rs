@@ -1,0 +1,148 @@
+//! Responses written as JSON bytes, with pre-encoded subtrees passed through.
+//!
+//! Building an execution as an async-graphql `Value` (an `IndexMap` per object, a SipHash per
+//! key, a `String` per value) and then serialising that tree was about a third of the
+//! instructions of a page request (`bench/callgrind.sh`). When the HTTP face serialises the
+//! answer itself, the synchronous walk ([`super::walk`]) writes each execution of a page straight
+//! as JSON instead, and hands it over as `Value::Binary` holding those bytes; [`write_response`]
+//! copies them into the body as they are.
+//!
+//! The contract, kept by [`DirectJson`]: a `Value::Binary` in a response is pre-encoded JSON
+//! (the schema has no binary scalar and no uploads), and it exists only where
+//! - the face that serialises the answer uses [`write_response`] (the HTTP face; subscriptions
+//!   over SSE and WebSocket serialise with serde and never ask for it);
+//! - no selection set of the operation selects a response key twice (async-graphql merges such
+//!   objects key by key, which it cannot do with bytes): the operation limits extension turns it
+//!   off for such documents ([`super::order::KeyOrder::unrepeated`]).
+
+use async_graphql::{Response, Value};
+
+/// Request data: true when the response will be written by [`write_response`], so the walk may
+/// answer an object as pre-encoded JSON (`Value::Binary`).
+#[derive(Debug, Clone, Copy)]
+pub struct DirectJson(pub bool);
+
+/// Writes `response` as async-graphql's `Serialize` does (`data`, then `extensions` and
+/// `errors` when not empty), `Value::Binary` subtrees copied as they are.
+///
+/// # Errors
+/// Serialising an error's or an extension's value (async-graphql's own types; not expected).
+pub fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"data\":");
+    write_value(out, &response.data)?;
+    if !response.extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":");
+        serde_json::to_writer(&mut *out, &response.extensions)?;
+    }
+    if !response.errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut *out, &response.errors)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes `value` as JSON (as its `Serialize` does), `Value::Binary` copied as it is.
+fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(true) => out.extend_from_slice(b"true"),
+        Value::Boolean(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => serde_json::to_writer(&mut *out, n)?,
+        Value::String(s) => write_str(out, s),
+        Value::Enum(name) => write_str(out, name.as_str()),
+        Value::Binary(json) => out.extend_from_slice(json),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key.as_str());
+                out.push(b':');
+                write_value(out, item)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// Writes `s` as a JSON string (serde_json's escaping). Most strings (ids, keys, timestamps,
+/// enum names) need none: they are copied in one piece.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Name, ServerError, indexmap::IndexMap};
+
+    use super::*;
+
+    #[test]
+    fn writes_what_serde_writes_and_passes_binary_through() {
+        let mut object = IndexMap::new();
+        object.insert(Name::new("s"), Value::String("a\"b\\c\n\u{1}é".into()));
+        object.insert(
+            Name::new("plain"),
+            Value::String("exec-1 2026-05-01T00:00:00Z é".into()),
+        );
+        object.insert(
+            Name::new("\u{7f}\u{1f}"),
+            Value::String("\u{2028}/\t".into()),
+        );
+        object.insert(Name::new("n"), Value::Number((-3).into()));
+        object.insert(
+            Name::new("f"),
+            Value::Number(serde_json::Number::from_f64(1.5).unwrap()),
+        );
+        object.insert(Name::new("b"), Value::Boolean(false));
+        object.insert(Name::new("e"), Value::Enum(Name::new("RUNNING")));
+        object.insert(
+            Name::new("l"),
+            Value::List(vec![Value::Null, Value::Boolean(true)]),
+        );
+        object.insert(Name::new("o"), Value::Object(IndexMap::new()));
+        let mut response = Response::new(Value::Object(object.clone()));
+        response.errors.push(ServerError::new("boom", None));
+        response
+            .extensions
+            .insert("cost".into(), Value::Number(7.into()));
+        let mut out = Vec::new();
+        write_response(&mut out, &response).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&response).unwrap()
+        );
+
+        object.insert(
+            Name::new("raw"),
+            Value::Binary(br#"{"id":"x"}"#.to_vec().into()),
+        );
+        let mut out = Vec::new();
+        write_response(&mut out, &Response::new(Value::Object(object))).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(written["data"]["raw"]["id"], "x");
+        assert_eq!(written["data"]["s"], "a\"b\\c\n\u{1}é");
+        assert!(written.get("errors").is_none());
+    }
+}
