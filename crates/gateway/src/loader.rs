@@ -269,6 +269,7 @@ struct InFlightMaps {
     executions: Flights<ExecutionRef, JobExecution>,
     jobs_pages: Flights<ListJobsRequest, Page<Job>>,
     tasks_pages: Flights<TasksPage, Page<JobExecutionTask>>,
+    operations: Flights<Operation, async_graphql::Response>,
 }
 
 impl InFlightMaps {
@@ -277,7 +278,62 @@ impl InFlightMaps {
         self.executions.forget(credentials);
         self.jobs_pages.forget(credentials);
         self.tasks_pages.forget(credentials);
+        self.operations.forget(credentials);
     }
+}
+
+/// A GraphQL query operation as the HTTP face runs it: two requests with the same credential
+/// and the same key get the same answer, so while one runs the other can share it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Operation {
+    /// The document's text.
+    pub query: String,
+    /// The operation selected (`operationName`).
+    pub operation_name: Option<String>,
+    /// The variables, as JSON text.
+    pub variables: String,
+}
+
+impl InFlight {
+    /// Runs `execute`, the query operation `key` of a caller with `credentials`, or joins the
+    /// same operation of that caller already in flight and answers a copy of its response
+    /// (`--upstream-dedupe`: N identical queries at once run once). Mutations are never shared,
+    /// and a caller's write ([`RequestLoader::after_write`]) stops its operations in flight from
+    /// being joined by later requests.
+    pub async fn share_operation(
+        &self,
+        credentials: Credentials,
+        key: Operation,
+        execute: BoxFuture<'static, async_graphql::Response>,
+    ) -> async_graphql::Response {
+        let shared = self
+            .0
+            .operations
+            .run((credentials, key), move || {
+                execute.map(|response| Ok(Arc::new(response))).boxed()
+            })
+            .await;
+        match shared {
+            Ok(response) => copy(&response),
+            // The flight never fails: it answers the response, errors included.
+            Err(error) => {
+                async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                    error.message.clone(),
+                    None,
+                )])
+            }
+        }
+    }
+}
+
+/// A copy of `response` (async-graphql's `Response` is not `Clone`).
+fn copy(response: &async_graphql::Response) -> async_graphql::Response {
+    let mut copy = async_graphql::Response::new(response.data.clone())
+        .cache_control(response.cache_control)
+        .http_headers(response.http_headers.clone());
+    copy.errors = response.errors.clone();
+    copy.extensions = response.extensions.clone();
+    copy
 }
 
 /// A key the generic batch function serves with one upstream call each.
@@ -611,6 +667,66 @@ mod tests {
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
         assert!(loader.execution(key()).await.is_ok());
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 2);
+    }
+
+    /// Identical query operations of one caller in flight at once run once and each gets a copy
+    /// of the answer; another credential, other variables, or a request after the caller's own
+    /// write run again; nothing is kept once the answer is out.
+    #[tokio::test]
+    async fn identical_operations_of_one_caller_run_once() {
+        let in_flight = InFlight::default();
+        let runs = Arc::new(AtomicU64::new(0));
+        let operation = |variables: &str| Operation {
+            query: "query($n: Int) { jobs(first: $n) { totalCount } }".into(),
+            operation_name: None,
+            variables: variables.into(),
+        };
+        let share = |credentials: Credentials, key: Operation| {
+            let (in_flight, runs) = (in_flight.clone(), Arc::clone(&runs));
+            tokio::spawn(async move {
+                let execute = async move {
+                    let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    async_graphql::Response::new(async_graphql::Value::from(n)).http_headers(
+                        [(http::header::CACHE_CONTROL, "private".parse().unwrap())]
+                            .into_iter()
+                            .collect(),
+                    )
+                }
+                .boxed();
+                in_flight.share_operation(credentials, key, execute).await
+            })
+        };
+        let alice = Credentials::with_token("alice");
+        let bob = Credentials::with_token("bob");
+        let mut calls = Vec::new();
+        for _ in 0..8 {
+            calls.push(share(alice.clone(), operation(r#"{"n":1}"#)));
+        }
+        calls.push(share(bob.clone(), operation(r#"{"n":1}"#)));
+        calls.push(share(alice.clone(), operation(r#"{"n":2}"#)));
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap());
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "alice's eight, bob's, n=2");
+        let first = &answers[0];
+        for answer in &answers[..8] {
+            assert_eq!(answer.data, first.data);
+            assert_eq!(answer.http_headers["cache-control"], "private");
+        }
+        assert_ne!(answers[8].data, first.data, "bob ran his own");
+        // Answered: the next identical operation runs again.
+        share(alice.clone(), operation(r#"{"n":1}"#)).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        // After alice's write, a new operation does not join one that started before it.
+        let early = share(alice.clone(), operation(r#"{"n":1}"#));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        in_flight.0.forget(&alice);
+        let late = share(alice.clone(), operation(r#"{"n":1}"#));
+        let (early, late) = (early.await.unwrap(), late.await.unwrap());
+        assert_ne!(early.data, late.data);
+        assert_eq!(runs.load(Ordering::SeqCst), 6);
     }
 
     /// Loaders of two requests sharing [`InFlight`]: the same key with the same credential costs

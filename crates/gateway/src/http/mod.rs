@@ -208,10 +208,16 @@ pub async fn execute(
         state.inner.in_flight.clone(),
     );
     let documents = &state.inner.documents;
+    let mut shared = None;
     let (batch, ty) = match batch {
         async_graphql::BatchRequest::Single(mut request) => {
             let ty = match documents.attach_typed(&mut request) {
-                Some((ty, name)) => observe_operation(name.as_deref(), operation_type(Some(ty))),
+                Some((ty, name)) => {
+                    if ty == async_graphql::parser::types::OperationType::Query {
+                        shared = shared_operation(state, &request);
+                    }
+                    observe_operation(name.as_deref(), operation_type(Some(ty)))
+                }
                 None => observe_operation(request.operation_name.as_deref(), "unknown"),
             };
             (async_graphql::BatchRequest::Single(request), ty)
@@ -221,9 +227,19 @@ pub async fn execute(
             (batch, observe_operation(None, "batch"))
         }
     };
+    let credentials = caller.credentials.clone();
     let batch = batch.data(caller).data(Arc::new(loader));
     let started = std::time::Instant::now();
-    let response = state.schema().execute_batch(batch).await;
+    let response = match (shared, batch) {
+        (Some((in_flight, key)), async_graphql::BatchRequest::Single(request)) => {
+            let schema = state.schema().clone();
+            let execute = futures::FutureExt::boxed(async move { schema.execute(request).await });
+            async_graphql::BatchResponse::Single(
+                in_flight.share_operation(credentials, key, execute).await,
+            )
+        }
+        (_, batch) => state.schema().execute_batch(batch).await,
+    };
     let responses: &[async_graphql::Response] = match &response {
         async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
         async_graphql::BatchResponse::Batch(rs) => rs,
@@ -272,6 +288,24 @@ fn operation_type(ty: Option<async_graphql::parser::types::OperationType>) -> &'
         Some(OperationType::Subscription) => "subscription",
         None => "unknown",
     }
+}
+
+/// The in-flight map and key under which query `request` may share its execution with the same
+/// query of the same caller (`--upstream-dedupe`); None when dedupe is off.
+fn shared_operation(
+    state: &AppState,
+    request: &async_graphql::Request,
+) -> Option<(crate::loader::InFlight, crate::loader::Operation)> {
+    let in_flight = state.inner.in_flight.clone()?;
+    let variables = serde_json::to_string(&request.variables).ok()?;
+    Some((
+        in_flight,
+        crate::loader::Operation {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables,
+        },
+    ))
 }
 
 /// Records the operation on the current request (span, access line); answers `ty`.
