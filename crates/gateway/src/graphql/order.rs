@@ -7,7 +7,7 @@
 //! completion order, which varies from run to run. A [`KeyOrder`] is built per parsed document
 //! against the schema's types: for each operation, the response keys of every selection set in
 //! the order fields are first collected (fragments expanded in place), marking the sets that
-//! select one of the [`ASYNC_FIELDS`] of their type; [`KeyOrder::apply`] reorders those objects
+//! select one of the `ASYNC_FIELDS` of their type; [`KeyOrder::apply`] reorders those objects
 //! of the response and visits nothing else (objects whose fields all resolve synchronously are in
 //! order already: a page of executions is not walked).
 //!
