@@ -161,6 +161,27 @@ pub async fn post(
     body
 }
 
+/// The raw body of `query`'s answer (key order kept: a JSON map would sort the keys) and the
+/// position of each response key in it (panics when absent).
+pub async fn raw_answer(env: &Env, query: &str) -> (String, impl Fn(&str) -> usize) {
+    let body = env
+        .http
+        .post(&env.gateway.url)
+        .json(&serde_json::json!({"query": query}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let text = body.clone();
+    let at = move |key: &str| {
+        text.find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    };
+    (body, at)
+}
+
 /// `createJobExecution` of `data-processing-job` with `input`, selecting the global id, status,
 /// metadata and spec; returns the whole response.
 pub async fn create_execution(env: &Env, input: Value) -> Value {

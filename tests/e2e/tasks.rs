@@ -212,20 +212,7 @@ async fn a_slow_tasks_connection_keeps_its_place_among_the_execution_fields() {
       id
       status
     } }"#;
-    let body = env
-        .http
-        .post(&env.gateway.url)
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let at = |key: &str| {
-        body.find(&format!("\"{key}\":"))
-            .unwrap_or_else(|| panic!("{key} in {body}"))
-    };
+    let (body, at) = raw_answer(&env, query).await;
     assert!(
         at("tasksConnection") < at("id") && at("id") < at("status"),
         "{body}"

@@ -103,6 +103,20 @@ fn attr(span: &Span, key: &str) -> Option<String> {
         .map(|v| format!("{:?}", v.value))
 }
 
+/// An emulator (5 executions a job) behind a recording proxy: the emulator, the proxy's base
+/// URL, and the `traceparent`s it saw.
+async fn recorded_emulator() -> (blaxel_emulator::EmulatorHandle, String, Seen) {
+    let emulator = blaxel_emulator::spawn(EmulatorConfig {
+        executions_per_job: 5,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
+    let (upstream, seen) = recording_proxy(origin).await;
+    (emulator, upstream, seen)
+}
+
 type Log = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
 
 /// The binary over `upstream` with JSON logs at info and the variables `env`: the child, its log
@@ -162,14 +176,7 @@ async fn access_line(log: &mut Log, route: &str, skipped: &mut Vec<Value>) -> Va
 /// it came and the access line carries the caller's trace id.
 #[tokio::test]
 async fn without_export_the_callers_trace_context_goes_upstream_and_into_the_access_line() {
-    let emulator = blaxel_emulator::spawn(EmulatorConfig {
-        executions_per_job: 5,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
-    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
-    let (upstream, seen) = recording_proxy(origin).await;
+    let (_emulator, upstream, seen) = recorded_emulator().await;
     let (_child, mut log, url, mut lines) = start(&upstream, &[]).await;
     assert!(
         !lines
@@ -206,14 +213,7 @@ async fn without_export_the_callers_trace_context_goes_upstream_and_into_the_acc
 
 #[tokio::test]
 async fn otlp_export_traceparent_upstream_and_json_access_lines() {
-    let emulator = blaxel_emulator::spawn(EmulatorConfig {
-        executions_per_job: 5,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
-    let origin = emulator.base_url().trim_end_matches("/v0").to_owned();
-    let (upstream, seen) = recording_proxy(origin).await;
+    let (emulator, upstream, seen) = recorded_emulator().await;
     let (endpoint, spans) = collector().await;
 
     let (_child, mut log, url, mut lines) = start(

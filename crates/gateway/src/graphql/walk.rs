@@ -151,11 +151,12 @@ impl Walk<'_> {
             .sum()
     }
 
-    fn collect<T: Plain>(
+    /// Calls `visit` with each field of `set` (on type `T`), fragments expanded in place, in
+    /// selection order; `None` (a directive, arguments, a fragment on another type) gives up.
+    fn each_field<T: Plain>(
         &self,
-        value: &T,
         set: &SelectionSet,
-        out: &mut IndexMap<Name, Value>,
+        visit: &mut impl FnMut(&Field) -> Option<()>,
     ) -> Option<()> {
         for item in &set.items {
             match &item.node {
@@ -164,13 +165,7 @@ impl Walk<'_> {
                     if !field.directives.is_empty() || !field.arguments.is_empty() {
                         return None;
                     }
-                    let name = field.name.node.as_str();
-                    let v = if name == "__typename" {
-                        Value::String(T::TYPE.to_owned())
-                    } else {
-                        value.field(self, name, &field.selection_set.node)?
-                    };
-                    insert(out, field.response_key().node.clone(), v);
+                    visit(field)?;
                 }
                 Selection::FragmentSpread(spread) => {
                     if !spread.node.directives.is_empty() {
@@ -182,7 +177,7 @@ impl Walk<'_> {
                     {
                         return None;
                     }
-                    self.collect(value, &fragment.selection_set.node, out)?;
+                    self.each_field::<T>(&fragment.selection_set.node, visit)?;
                 }
                 Selection::InlineFragment(inline) => {
                     let inline = &inline.node;
@@ -194,11 +189,29 @@ impl Walk<'_> {
                     {
                         return None;
                     }
-                    self.collect(value, &inline.selection_set.node, out)?;
+                    self.each_field::<T>(&inline.selection_set.node, visit)?;
                 }
             }
         }
         Some(())
+    }
+
+    fn collect<T: Plain>(
+        &self,
+        value: &T,
+        set: &SelectionSet,
+        out: &mut IndexMap<Name, Value>,
+    ) -> Option<()> {
+        self.each_field::<T>(set, &mut |field| {
+            let name = field.name.node.as_str();
+            let v = if name == "__typename" {
+                Value::String(T::TYPE.to_owned())
+            } else {
+                value.field(self, name, &field.selection_set.node)?
+            };
+            insert(out, field.response_key().node.clone(), v);
+            Some(())
+        })
     }
 
     /// Writes the object `value` with the fields of `set` as JSON, as [`Walk::object`] would
@@ -212,63 +225,21 @@ impl Walk<'_> {
     ) -> Option<()> {
         out.push(b'{');
         let mut first = true;
-        self.write_fields(value, set, out, &mut first)?;
-        out.push(b'}');
-        Some(())
-    }
-
-    fn write_fields<T: Plain>(
-        &self,
-        value: &T,
-        set: &SelectionSet,
-        out: &mut Vec<u8>,
-        first: &mut bool,
-    ) -> Option<()> {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    let field = &field.node;
-                    if !field.directives.is_empty() || !field.arguments.is_empty() {
-                        return None;
-                    }
-                    if !std::mem::take(first) {
-                        out.push(b',');
-                    }
-                    write_str(out, field.response_key().node.as_str());
-                    out.push(b':');
-                    let name = field.name.node.as_str();
-                    if name == "__typename" {
-                        write_str(out, T::TYPE);
-                    } else {
-                        value.write(self, name, &field.selection_set.node, out)?;
-                    }
-                }
-                Selection::FragmentSpread(spread) => {
-                    if !spread.node.directives.is_empty() {
-                        return None;
-                    }
-                    let fragment = &self.fragments.get(&spread.node.fragment_name.node)?.node;
-                    if !fragment.directives.is_empty()
-                        || !T::matches(fragment.type_condition.node.on.node.as_str())
-                    {
-                        return None;
-                    }
-                    self.write_fields(value, &fragment.selection_set.node, out, first)?;
-                }
-                Selection::InlineFragment(inline) => {
-                    let inline = &inline.node;
-                    if !inline.directives.is_empty() {
-                        return None;
-                    }
-                    if let Some(condition) = &inline.type_condition
-                        && !T::matches(condition.node.on.node.as_str())
-                    {
-                        return None;
-                    }
-                    self.write_fields(value, &inline.selection_set.node, out, first)?;
-                }
+        self.each_field::<T>(set, &mut |field| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
             }
-        }
+            write_str(out, field.response_key().node.as_str());
+            out.push(b':');
+            let name = field.name.node.as_str();
+            if name == "__typename" {
+                write_str(out, T::TYPE);
+            } else {
+                value.write(self, name, &field.selection_set.node, out)?;
+            }
+            Some(())
+        })?;
+        out.push(b'}');
         Some(())
     }
 
