@@ -235,6 +235,14 @@ pub fn tasks_elsewhere(m: &models::JobExecution) -> bool {
     m.tasks.is_empty() && m.spec.tasks_ref.is_some()
 }
 
+/// The execution's inline tasks, for the synchronous walk; None when they must be read from the
+/// tasks listing ([`tasks_elsewhere`]: the walk gives up and the resolver pages the listing).
+pub fn inline_tasks(
+    m: &models::JobExecution,
+) -> Option<impl Iterator<Item = JobExecutionTask<'_>>> {
+    (!tasks_elsewhere(m)).then(|| m.tasks.iter().map(JobExecutionTask::from))
+}
+
 /// The tasks of `m`: inline, or from the tasks listing through the request's loader. A failed
 /// read answers the tasks read so far and adds the error at this field.
 pub async fn tasks_of<'a>(

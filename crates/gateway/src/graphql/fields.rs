@@ -163,18 +163,9 @@ macro_rules! field_walk {
     (list $w:ident, $v:expr, $walk:ident, $set:ident) => {
         $walk.list(($v).iter().map($w::from), $set)?
     };
-    (tasks, $v:expr, $walk:ident, $set:ident) => {{
-        let execution: &blaxel_models::JobExecution = $v;
-        // Not inline (a large execution): the resolver pages the tasks listing.
-        if $crate::graphql::execution::tasks_elsewhere(execution) {
-            return None;
-        }
-        let tasks = execution
-            .tasks
-            .iter()
-            .map($crate::graphql::execution::JobExecutionTask::from);
-        $walk.list(tasks, $set)?
-    }};
+    (tasks, $v:expr, $walk:ident, $set:ident) => {
+        $walk.list($crate::graphql::execution::inline_tasks($v)?, $set)?
+    };
     (status $e:ident, $v:expr, $walk:ident, $set:ident) => {{
         static NAMES: std::sync::OnceLock<Box<[($e, async_graphql::Name)]>> =
             std::sync::OnceLock::new();
@@ -216,17 +207,9 @@ macro_rules! field_write {
     (list $w:ident, $v:expr, $walk:ident, $set:ident, $out:ident) => {
         $walk.write_list(($v).iter().map($w::from), $set, $out)?
     };
-    (tasks, $v:expr, $walk:ident, $set:ident, $out:ident) => {{
-        let execution: &blaxel_models::JobExecution = $v;
-        if $crate::graphql::execution::tasks_elsewhere(execution) {
-            return None;
-        }
-        let tasks = execution
-            .tasks
-            .iter()
-            .map($crate::graphql::execution::JobExecutionTask::from);
-        $walk.write_list(tasks, $set, $out)?
-    }};
+    (tasks, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $walk.write_list($crate::graphql::execution::inline_tasks($v)?, $set, $out)?
+    };
     ($($kind:ident)+, $v:expr, $walk:ident, $set:ident, $out:ident) => {
         // Enums, JSON objects and ids: built as the walk builds them, then written.
         $crate::graphql::walk::write_value($out, &field_walk!($($kind)+, $v, $walk, $set))?
