@@ -162,7 +162,9 @@ pub struct Config {
 
     /// Share an upstream read already in flight with other requests of the same credential
     /// (token and workspace) asking for exactly the same upstream request, instead of calling
-    /// again; never across credentials, nothing kept once it answers.
+    /// again, and run identical GraphQL queries (text, operation name, variables) of one
+    /// credential in flight at once only once; never across credentials, never mutations,
+    /// nothing kept once it answers.
     #[arg(long, env = "GATEWAY_UPSTREAM_DEDUPE", default_value_t = true, action = clap::ArgAction::Set)]
     pub upstream_dedupe: bool,
 

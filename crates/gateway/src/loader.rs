@@ -19,7 +19,8 @@
 //! and workspace) while the first call has not answered waits for that call and reads its
 //! answer, so N callers asking for one page at once cost one upstream call. The key is the whole
 //! upstream request (route, path, query) plus the credential: callers with different
-//! credentials never share a call. Nothing is kept once the call answers (no cache).
+//! credentials never share a call. Nothing is kept once the call answers (no cache). The same
+//! map shares whole GraphQL query operations in flight ([`InFlight::share_operation`]).
 
 use std::{
     collections::HashMap,
