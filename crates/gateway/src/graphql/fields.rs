@@ -212,7 +212,7 @@ macro_rules! field_write {
     };
     ($($kind:ident)+, $v:expr, $walk:ident, $set:ident, $out:ident) => {
         // Enums, JSON objects and ids: built as the walk builds them, then written.
-        $crate::graphql::walk::write_value($out, &field_walk!($($kind)+, $v, $walk, $set))?
+        $crate::graphql::json::write_value($out, &field_walk!($($kind)+, $v, $walk, $set)).ok()?
     };
 }
 

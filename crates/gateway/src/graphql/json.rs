@@ -43,7 +43,10 @@ pub fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Res
 }
 
 /// Writes `value` as JSON (as its `Serialize` does), `Value::Binary` copied as it is.
-fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+///
+/// # Errors
+/// None in practice (writing to a `Vec`; numbers are finite).
+pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(true) => out.extend_from_slice(b"true"),

@@ -374,17 +374,6 @@ pub fn time(raw: Option<&str>) -> Option<Value> {
     )
 }
 
-/// Writes a value the walk built (a scalar, an enum, a JSON object) as JSON.
-pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Option<()> {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::String(s) => write_str(out, s),
-        Value::Enum(name) => write_str(out, name.as_str()),
-        other => serde_json::to_writer(&mut *out, other).ok()?,
-    }
-    Some(())
-}
-
 /// Writes a string, or null.
 pub fn write_string(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
