@@ -73,6 +73,59 @@ fn envelope_with_null_or_missing_parts_decodes() {
 }
 
 #[test]
+fn a_projection_drops_what_it_does_not_keep_as_each_item_decodes() {
+    use serde::de::DeserializeSeed as _;
+    let decode = |projection: ExecutionProjection, text: &str| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        PageSeed(projection).deserialize(&mut de).unwrap()
+    };
+    let whole: Page<JobExecution> = serde_json::from_str(SEED).unwrap();
+    assert_eq!(decode(ExecutionProjection::ALL, SEED), whole);
+
+    let narrow = decode(ExecutionProjection::IDENTITY, SEED);
+    let (kept, full) = (&narrow.items[0], &whole.items[0]);
+    assert_eq!(narrow.meta, whole.meta);
+    // The identity, the spec's scalars, stats and status stay.
+    assert_eq!(kept.metadata.id, full.metadata.id);
+    assert_eq!(kept.metadata.job, full.metadata.job);
+    assert_eq!(kept.metadata.workspace, full.metadata.workspace);
+    assert_eq!(kept.spec.parallelism, full.spec.parallelism);
+    assert_eq!((&kept.stats, &kept.status), (&full.stats, &full.status));
+    // The parts that grow with the execution go.
+    assert!(full.metadata.created_at.is_some() && kept.metadata.created_at.is_none());
+    assert!(!full.spec.tasks.is_empty() && kept.spec.tasks.is_empty());
+    assert!(full.spec.env_override.is_some() && kept.spec.env_override.is_none());
+
+    // One timestamp asked for: the others go.
+    let created = decode(ExecutionProjection::CREATED_AT, SEED);
+    let metadata = &created.items[0].metadata;
+    assert_eq!(metadata.created_at, whole.items[0].metadata.created_at);
+    assert!(whole.items[0].metadata.updated_at.is_some() && metadata.updated_at.is_none());
+
+    // Tasks without their conditions or metadata.
+    let tasks = decode(ExecutionProjection::TASKS, SEED);
+    let task = &tasks.items[0].tasks[0];
+    assert!(task.conditions.is_empty() && task.metadata.is_none());
+    assert_eq!(task.status, whole.items[0].tasks[0].status);
+    assert!(!whole.items[0].tasks[0].conditions.is_empty());
+
+    // A bare array and a null `data` decode through the seed too; a single execution as well.
+    let bare = json!([{"metadata": {"id": "e", "createdAt": "x"}, "spec": {}}]).to_string();
+    let page = decode(ExecutionProjection::IDENTITY, &bare);
+    assert_eq!((page.items.len(), page.meta.as_ref()), (1, None));
+    assert_eq!(page.items[0].metadata.created_at, None);
+    assert!(
+        decode(ExecutionProjection::ALL, r#"{"data":null}"#)
+            .items
+            .is_empty()
+    );
+    let one = r#"{"metadata":{"id":"e","startedAt":"x"},"spec":{}}"#;
+    let mut de = serde_json::Deserializer::from_str(one);
+    let execution = ExecutionProjection::IDENTITY.deserialize(&mut de).unwrap();
+    assert_eq!(execution.metadata.started_at, None);
+}
+
+#[test]
 fn page_rejects_scalars_and_duplicate_data() {
     assert!(serde_json::from_str::<Page<JobExecution>>("42").is_err());
     assert!(serde_json::from_str::<Page<JobExecution>>(r#"{"data":[],"data":[]}"#).is_err());

@@ -30,7 +30,7 @@ use blaxel_gateway::{
         cursor::{self, Binding, Position},
     },
 };
-use blaxel_models::{JobExecution, Page, PaginationSort};
+use blaxel_models::{ExecutionProjection, JobExecution, Page, PaginationSort};
 use blaxel_transport::{Client, Credentials, ListExecutionsRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt as _;
@@ -148,7 +148,14 @@ fn execute(c: &mut Criterion) {
             },
         };
         let request = || {
-            let loader = RequestLoader::new(client.clone(), Credentials::default(), 8, 100, None);
+            let loader = RequestLoader::new(
+                client.clone(),
+                Credentials::default(),
+                8,
+                100,
+                None,
+                ExecutionProjection::ALL,
+            );
             rt.block_on(loader.prime_executions_page(key.clone(), page.clone()));
             Request::new(query.as_str())
                 .data(Caller::default())

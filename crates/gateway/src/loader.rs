@@ -32,7 +32,9 @@ use std::{
     },
 };
 
-use blaxel_models::{Job, JobExecution, JobExecutionTask, Page, PaginationSort};
+use blaxel_models::{
+    ExecutionProjection, Job, JobExecution, JobExecutionTask, Page, PaginationSort,
+};
 use blaxel_transport::{
     Client, Credentials, Error as UpstreamError, ListExecutionsRequest, ListJobsRequest,
     ListTasksRequest, MAX_SHARED_LIMIT,
@@ -105,6 +107,8 @@ struct Upstream {
     max_calls: u64,
     /// The reads in flight of every request, when they are shared (`--upstream-dedupe`).
     in_flight: Option<InFlight>,
+    /// The parts of each execution this request reads: the rest is dropped as it is decoded.
+    projection: ExecutionProjection,
 }
 
 impl Upstream {
@@ -141,25 +145,31 @@ impl Upstream {
     /// Reads `key` under the request's bound and cap, joining an identical read of another
     /// request with the same credential that is in flight (when dedupe is on).
     async fn read<K: Read>(&self, key: &K) -> Loaded<K::Value> {
+        let projection = K::projected(self.projection);
         let Some(in_flight) = &self.in_flight else {
-            return self.call(key.read(&self.client, &self.credentials)).await;
+            return self
+                .call(key.read(&self.client, &self.credentials, projection))
+                .await;
         };
         self.count()?;
         let _permit = self.permits.acquire().await.ok();
         let (client, credentials, owned) =
             (self.client.clone(), self.credentials.clone(), key.clone());
         K::flights(&in_flight.0)
-            .run((self.credentials.clone(), key.clone()), move || {
-                async move {
-                    metrics::counter!("gateway_loader_upstream_calls_total").increment(1);
-                    owned
-                        .read(&client, &credentials)
-                        .await
-                        .map(Arc::new)
-                        .map_err(|e| Arc::new(Error::upstream(&e)))
-                }
-                .boxed()
-            })
+            .run(
+                (self.credentials.clone(), projection, key.clone()),
+                move || {
+                    async move {
+                        metrics::counter!("gateway_loader_upstream_calls_total").increment(1);
+                        owned
+                            .read(&client, &credentials, projection)
+                            .await
+                            .map(Arc::new)
+                            .map_err(|e| Arc::new(Error::upstream(&e)))
+                    }
+                    .boxed()
+                },
+            )
             .await
     }
 }
@@ -168,9 +178,11 @@ impl Upstream {
 /// them waits, whichever request started it.
 type Flight<V> = Shared<BoxFuture<'static, Loaded<V>>>;
 
-/// The reads of one kind in flight, by credential and key.
+/// The reads of one kind in flight, by credential, projection and key: a read is shared only by
+/// requests of the same credential that keep the same parts of each execution (another
+/// request's projection may have dropped what this one reads).
 struct Flights<K, V> {
-    map: Mutex<HashMap<(Credentials, K), Flight<V>>>,
+    map: Mutex<HashMap<(Credentials, ExecutionProjection, K), Flight<V>>>,
 }
 
 impl<K, V> Default for Flights<K, V> {
@@ -187,13 +199,13 @@ impl<K: Eq + Hash + Clone, V> Flights<K, V> {
         self.map
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(owner, _), _| owner != credentials);
+            .retain(|(owner, _, _), _| owner != credentials);
     }
 
     /// Joins the flight of `id`, or starts one with `start`, and waits for its answer.
     async fn run(
         &self,
-        id: (Credentials, K),
+        id: (Credentials, ExecutionProjection, K),
         start: impl FnOnce() -> BoxFuture<'static, Loaded<V>>,
     ) -> Loaded<V> {
         let flight = {
@@ -228,7 +240,7 @@ impl<K: Eq + Hash + Clone, V> Flights<K, V> {
 /// no other request waits for it (nobody drives it any more).
 struct Waiter<'a, K: Eq + Hash, V> {
     flights: &'a Flights<K, V>,
-    id: (Credentials, K),
+    id: (Credentials, ExecutionProjection, K),
     /// A handle never polled: a `Shared` that answered forgets its flight, this one does not.
     identity: Flight<V>,
     /// The handle polled.
@@ -310,7 +322,8 @@ impl InFlight {
         let shared = self
             .0
             .operations
-            .run((credentials, key), move || {
+            // The document decides the projection: one key, one projection.
+            .run((credentials, ExecutionProjection::ALL, key), move || {
                 execute.map(|response| Ok(Arc::new(response))).boxed()
             })
             .await;
@@ -341,12 +354,20 @@ fn copy(response: &async_graphql::Response) -> async_graphql::Response {
 trait Read: Clone + Eq + Hash + std::fmt::Debug + Send + Sync + 'static {
     /// The decoded upstream answer.
     type Value: Send + Sync + 'static;
-    /// One upstream call for this key.
+    /// One upstream call for this key, executions trimmed to `projection`.
     fn read(
         &self,
         client: &Client,
         credentials: &Credentials,
+        projection: ExecutionProjection,
     ) -> impl Future<Output = Result<Self::Value, UpstreamError>> + Send;
+    /// The projection a read of this kind is made with, in a request reading `projection`:
+    /// that one for the reads that decode executions, [`ExecutionProjection::ALL`] (nothing to
+    /// trim) for the others, which then share flights whatever the request's projection.
+    fn projected(projection: ExecutionProjection) -> ExecutionProjection {
+        let _ = projection;
+        ExecutionProjection::ALL
+    }
     /// The reads of this kind in flight across requests.
     fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value>;
 }
@@ -358,10 +379,15 @@ impl Read for ExecutionsPage {
         &self,
         client: &Client,
         creds: &Credentials,
+        projection: ExecutionProjection,
     ) -> Result<Self::Value, UpstreamError> {
         client
-            .list_job_executions(creds, &self.job, &self.request)
+            .list_job_executions_projected(creds, &self.job, &self.request, projection)
             .await
+    }
+
+    fn projected(projection: ExecutionProjection) -> ExecutionProjection {
+        projection
     }
 
     fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
@@ -376,8 +402,15 @@ impl Read for ExecutionRef {
         &self,
         client: &Client,
         creds: &Credentials,
+        projection: ExecutionProjection,
     ) -> Result<Self::Value, UpstreamError> {
-        client.get_job_execution(creds, &self.job, &self.id).await
+        client
+            .get_job_execution_projected(creds, &self.job, &self.id, projection)
+            .await
+    }
+
+    fn projected(projection: ExecutionProjection) -> ExecutionProjection {
+        projection
     }
 
     fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
@@ -392,6 +425,7 @@ impl Read for ListJobsRequest {
         &self,
         client: &Client,
         creds: &Credentials,
+        _: ExecutionProjection,
     ) -> Result<Self::Value, UpstreamError> {
         client.list_jobs(creds, self).await
     }
@@ -408,6 +442,7 @@ impl Read for TasksPage {
         &self,
         client: &Client,
         creds: &Credentials,
+        _: ExecutionProjection,
     ) -> Result<Self::Value, UpstreamError> {
         client
             .list_job_execution_tasks(creds, &self.job, &self.execution, &self.request)
@@ -494,14 +529,17 @@ pub struct RequestLoader {
 
 impl RequestLoader {
     /// Loaders calling `client` with `credentials`, at most `concurrency` calls in flight and
-    /// `max_calls` in all. With `in_flight`, a read joins an identical read (same credential,
-    /// same upstream request) of another request that is in flight, instead of calling again.
+    /// `max_calls` in all, keeping of each execution read the parts in `projection` (the rest is
+    /// dropped as it is decoded: [`ExecutionProjection::ALL`] for a caller that reads every
+    /// field). With `in_flight`, a read joins an identical read (same credential, same upstream
+    /// request, same projection) of another request that is in flight, instead of calling again.
     pub fn new(
         client: Client,
         credentials: Credentials,
         concurrency: usize,
         max_calls: u64,
         in_flight: Option<InFlight>,
+        projection: ExecutionProjection,
     ) -> Self {
         let up = Arc::new(Upstream {
             client,
@@ -510,6 +548,7 @@ impl RequestLoader {
             calls: AtomicU64::new(0),
             max_calls,
             in_flight,
+            projection,
         });
         Self {
             executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
@@ -642,6 +681,7 @@ mod tests {
             8,
             100,
             None,
+            ExecutionProjection::ALL,
         ));
         let early = tokio::spawn({
             let loader = Arc::clone(&loader);
@@ -758,6 +798,7 @@ mod tests {
                 8,
                 100,
                 Some(in_flight.clone()),
+                ExecutionProjection::ALL,
             )
         };
         let (a, b, c) = (
@@ -806,5 +847,69 @@ mod tests {
         let gone = loader("dev-token");
         let _ = tokio::time::timeout(Duration::from_millis(50), gone.execution(key())).await;
         assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
+    }
+
+    /// A request's projection trims what its loaders hold, and requests that keep different
+    /// parts never share a flight: a request reading every field must not get the page of one
+    /// that dropped the tasks.
+    #[tokio::test]
+    async fn projections_trim_pages_and_split_flights() {
+        const LIST: &str = "GET /v0/jobs/{jobId}/executions";
+        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
+            .await
+            .unwrap();
+        emulator.emulator().set_faults(vec![Fault {
+            route: LIST.to_owned(),
+            latency_ms: Some(300),
+            ..Default::default()
+        }]);
+        let client = Client::new(ClientConfig {
+            token: Some("dev-token".into()),
+            ..ClientConfig::new(emulator.base_url())
+        })
+        .unwrap();
+        let in_flight = InFlight::default();
+        let loader = |projection| {
+            RequestLoader::new(
+                client.clone(),
+                Credentials::default(),
+                8,
+                100,
+                Some(in_flight.clone()),
+                projection,
+            )
+        };
+        let page = || ExecutionsPage {
+            job: "data-processing-job".to_owned(),
+            request: ListExecutionsRequest {
+                limit: Some(10),
+                ..ListExecutionsRequest::default()
+            },
+        };
+        let (narrow, narrow_too, whole) = (
+            loader(ExecutionProjection::IDENTITY),
+            loader(ExecutionProjection::IDENTITY),
+            loader(ExecutionProjection::ALL),
+        );
+        let (a, b, c) = tokio::join!(
+            narrow.executions_page(page()),
+            narrow_too.executions_page(page()),
+            whole.executions_page(page())
+        );
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert!(Arc::ptr_eq(&a, &b), "one projection, one flight");
+        assert_eq!(
+            emulator.emulator().requests(LIST),
+            2,
+            "two projections, two calls"
+        );
+        assert_eq!(a.items.len(), c.items.len());
+        for (trimmed, full) in a.items.iter().zip(&c.items) {
+            assert_eq!(trimmed.metadata.id, full.metadata.id);
+            assert_eq!(trimmed.status, full.status);
+            assert!(trimmed.tasks.is_empty() && trimmed.spec.tasks.is_empty());
+            assert!(trimmed.metadata.created_at.is_none());
+            assert!(!full.tasks.is_empty() && full.metadata.created_at.is_some());
+        }
     }
 }

@@ -4,8 +4,8 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use blaxel_models::{
-    CreateJobExecutionOutput, CreateJobExecutionRequest, Job, JobExecution, JobExecutionTask, Page,
-    RevisionMetadata,
+    CreateJobExecutionOutput, CreateJobExecutionRequest, ExecutionProjection, Job, JobExecution,
+    JobExecutionTask, Page, PageSeed, RevisionMetadata,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header::ACCEPT};
@@ -225,11 +225,27 @@ impl Client {
         job: &str,
         req: &ListExecutionsRequest,
     ) -> Result<Page<JobExecution>, Error> {
+        self.list_job_executions_projected(creds, job, req, ExecutionProjection::ALL)
+            .await
+    }
+
+    /// [`Client::list_job_executions`], each execution trimmed to `projection` as it is decoded
+    /// (a page held for a narrow selection then costs memory in proportion to it).
+    ///
+    /// # Errors
+    /// As [`Client::list_job_executions`].
+    pub async fn list_job_executions_projected(
+        &self,
+        creds: &Credentials,
+        job: &str,
+        req: &ListExecutionsRequest,
+        projection: ExecutionProjection,
+    ) -> Result<Page<JobExecution>, Error> {
         check_segment("job name", job)?;
         let query = req.to_query()?;
         let path = ["jobs", job, "executions"];
-        self.send(creds, Call::get(Route::ListJobExecutions, &path, query))
-            .await
+        let call = Call::get(Route::ListJobExecutions, &path, query);
+        self.send_seeded(creds, call, PageSeed(projection)).await
     }
 
     /// `GET /jobs/{jobId}/executions/{executionId}` (GetJobExecution).
@@ -243,14 +259,26 @@ impl Client {
         job: &str,
         execution: &str,
     ) -> Result<JobExecution, Error> {
+        self.get_job_execution_projected(creds, job, execution, ExecutionProjection::ALL)
+            .await
+    }
+
+    /// [`Client::get_job_execution`], trimmed to `projection` as it is decoded.
+    ///
+    /// # Errors
+    /// As [`Client::get_job_execution`].
+    pub async fn get_job_execution_projected(
+        &self,
+        creds: &Credentials,
+        job: &str,
+        execution: &str,
+        projection: ExecutionProjection,
+    ) -> Result<JobExecution, Error> {
         check_segment("job name", job)?;
         check_segment("execution id", execution)?;
         let path = ["jobs", job, "executions", execution];
-        self.send(
-            creds,
-            Call::get(Route::GetJobExecution, &path, Query::new()),
-        )
-        .await
+        let call = Call::get(Route::GetJobExecution, &path, Query::new());
+        self.send_seeded(creds, call, projection).await
     }
 
     /// `POST /jobs/{jobId}/executions` (CreateJobExecution): starts an execution.

@@ -15,7 +15,7 @@ use http::{
     header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER},
 };
 use reqwest::Url;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 use tower::retry::budget::Budget as _;
 
 use crate::{
@@ -75,6 +75,22 @@ impl Client {
         creds: &Credentials,
         call: Call<'_>,
     ) -> Result<T, Error> {
+        self.send_seeded(creds, call, std::marker::PhantomData::<T>)
+            .await
+    }
+
+    /// [`Client::send`] decoding the answer with `seed` (cloned for each attempt): a seed can
+    /// shape the value as it is decoded, e.g. drop the parts of each item a caller does not
+    /// read ([`blaxel_models::ExecutionProjection`]).
+    pub(crate) async fn send_seeded<S, T>(
+        &self,
+        creds: &Credentials,
+        call: Call<'_>,
+        seed: S,
+    ) -> Result<T, Error>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T> + Clone,
+    {
         let config = &self.inner.config;
         let prepared = Prepared {
             call: &call,
@@ -112,7 +128,7 @@ impl Client {
 
         let attempt = || {
             let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
-            self.attempt::<T>(&prepared, n)
+            self.attempt(&prepared, n, seed.clone())
         };
         let retrying = attempt
             .retry(backoff)
@@ -197,11 +213,10 @@ impl Client {
     /// outcome the breaker records. Unguarded calls skip the breaker. The span holds the route
     /// template (never a job name or an id), the method, the attempt, and the answer's status or
     /// the cause of no answer.
-    async fn attempt<T: DeserializeOwned>(
-        &self,
-        prepared: &Prepared<'_>,
-        n: u32,
-    ) -> Result<T, Error> {
+    async fn attempt<S, T>(&self, prepared: &Prepared<'_>, n: u32, seed: S) -> Result<T, Error>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T>,
+    {
         use tracing::{Instrument as _, field::Empty};
         let route = prepared.call.route;
         let span = tracing::info_span!(
@@ -216,7 +231,7 @@ impl Client {
             "error.type" = Empty,
         );
         let result = self
-            .guarded_attempt(prepared)
+            .guarded_attempt(prepared, seed)
             .instrument(span.clone())
             .await;
         if let Err(error) = &result {
@@ -228,12 +243,12 @@ impl Client {
         result
     }
 
-    async fn guarded_attempt<T: DeserializeOwned>(
-        &self,
-        prepared: &Prepared<'_>,
-    ) -> Result<T, Error> {
+    async fn guarded_attempt<S, T>(&self, prepared: &Prepared<'_>, seed: S) -> Result<T, Error>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T>,
+    {
         if !prepared.call.guarded {
-            return self.exchange(prepared).await;
+            return self.exchange(prepared, seed).await;
         }
         let permit = self
             .inner
@@ -244,13 +259,16 @@ impl Client {
                 self.inner.counters.circuit_rejected();
                 Error::CircuitOpen { retry_in }
             })?;
-        let result = self.exchange(prepared).await;
+        let result = self.exchange(prepared, seed).await;
         permit.record(Outcome::of(&result));
         result
     }
 
     /// A concurrency permit, the exchange under `request_timeout`, then decoding.
-    async fn exchange<T: DeserializeOwned>(&self, prepared: &Prepared<'_>) -> Result<T, Error> {
+    async fn exchange<S, T>(&self, prepared: &Prepared<'_>, seed: S) -> Result<T, Error>
+    where
+        S: for<'de> DeserializeSeed<'de, Value = T>,
+    {
         let Prepared {
             call,
             url,
@@ -310,7 +328,7 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream answered"
         );
-        decode(status, retry_after, &body, *secret)
+        decode(status, retry_after, &body, *secret, seed)
     }
 
     /// Per-call headers: the call's token and workspace, else the configured ones.
@@ -336,14 +354,19 @@ impl Client {
     }
 }
 
-/// Maps an answer: a non-2xx to its error, a 2xx body to `T` (one pass over the bytes).
-/// `secret` (the token sent) is masked in any text kept from the body.
-pub(crate) fn decode<T: DeserializeOwned>(
+/// Maps an answer: a non-2xx to its error, a 2xx body to `T` by `seed` (one pass over the
+/// bytes; `PhantomData::<T>` decodes `T` as it is). `secret` (the token sent) is masked in any
+/// text kept from the body.
+pub(crate) fn decode<S, T>(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
     secret: Option<&str>,
-) -> Result<T, Error> {
+    seed: S,
+) -> Result<T, Error>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
     if !status.is_success() {
         return Err(Error::from_status(status, retry_after, body, secret));
     }
@@ -351,14 +374,25 @@ pub(crate) fn decode<T: DeserializeOwned>(
     // checks every string it reads again (about 4 % of a page request's instructions). A body
     // that is not UTF-8 is read as bytes, for the error's position.
     let decoded = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
+        Ok(text) => seeded(serde_json::Deserializer::from_str(text), seed),
+        Err(_) => seeded(serde_json::Deserializer::from_slice(body), seed),
     };
     decoded.map_err(|source| Error::InvalidPayload {
         status,
         snippet: snippet(body, crate::SNIPPET_BYTES, secret),
         source: bounded(source, secret),
     })
+}
+
+/// The whole input decoded by `seed`: what `serde_json::from_str` does for a type.
+fn seeded<'de, R, S>(mut de: serde_json::Deserializer<R>, seed: S) -> serde_json::Result<S::Value>
+where
+    R: serde_json::de::Read<'de>,
+    S: DeserializeSeed<'de>,
+{
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// A decode error whose message quotes a value of the body (`unknown variant `...``) holds
@@ -389,6 +423,8 @@ fn random_seed() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::marker::PhantomData;
+
     use blaxel_models::Job;
 
     use super::*;
@@ -429,11 +465,25 @@ mod tests {
 
     #[test]
     fn decode_maps_short_bodies_to_retryable_payload_errors() {
-        let err = decode::<Job>(StatusCode::OK, None, b"{\"metadata\":", None).unwrap_err();
+        let err = decode(
+            StatusCode::OK,
+            None,
+            b"{\"metadata\":",
+            None,
+            PhantomData::<Job>,
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::InvalidPayload { .. }) && err.is_retryable());
-        let err = decode::<Job>(StatusCode::OK, None, b"", None).unwrap_err();
+        let err = decode(StatusCode::OK, None, b"", None, PhantomData::<Job>).unwrap_err();
         assert!(err.is_retryable());
-        let err = decode::<Job>(StatusCode::OK, None, b"<html></html>", None).unwrap_err();
+        let err = decode(
+            StatusCode::OK,
+            None,
+            b"<html></html>",
+            None,
+            PhantomData::<Job>,
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::InvalidPayload { .. }) && !err.is_retryable());
     }
 
@@ -441,7 +491,7 @@ mod tests {
     fn decode_errors_quote_the_body_in_bounds() {
         // serde quotes a string of the wrong type whole: "invalid type: string \"ZZZ...\"".
         let source = |body: &[u8], secret| {
-            let err = decode::<u32>(StatusCode::OK, None, body, secret).unwrap_err();
+            let err = decode(StatusCode::OK, None, body, secret, PhantomData::<u32>).unwrap_err();
             std::error::Error::source(&err).unwrap().to_string()
         };
         let huge = format!("\"{}\"", "Z".repeat(200_000));

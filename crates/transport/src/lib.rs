@@ -64,7 +64,7 @@ mod route;
 mod stats;
 mod stream;
 
-pub use blaxel_models::{ApiVersion, Page, PaginationAnchor, PaginationSort};
+pub use blaxel_models::{ApiVersion, ExecutionProjection, Page, PaginationAnchor, PaginationSort};
 pub use breaker::{CircuitBreakerConfig, CircuitState, WINDOW as BREAKER_WINDOW};
 pub use client::Client;
 pub use config::{

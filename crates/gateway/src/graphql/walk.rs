@@ -409,9 +409,12 @@ mod tests {
 
     use async_graphql::Request;
     use axum::body::Body;
-    use blaxel_models::{JobExecution as Model, Page, PaginationSort};
+    use blaxel_models::{
+        ExecutionProjection, JobExecution as Model, Page, PageSeed, PaginationSort,
+    };
     use blaxel_transport::{Client, ClientConfig, Credentials, ListExecutionsRequest};
     use proptest::prelude::*;
+    use serde::de::DeserializeSeed as _;
     use tower::ServiceExt as _;
 
     use super::{DirectJson, UseWalk};
@@ -459,6 +462,7 @@ mod tests {
                 ("parallelism", ""),
                 ("timeout", ""),
                 ("memoryOverride", ""),
+                ("taskCount", ""),
                 ("envOverride", ""),
                 ("tasks", "JobExecutionTask"),
             ],
@@ -601,7 +605,22 @@ mod tests {
         /// As the HTTP face runs it: executions may come pre-encoded, and the answer is written
         /// by `json::write_response`. Also answers whether any execution came pre-encoded.
         async fn run_direct(&self, query: &str) -> (String, bool) {
-            let request = self.request(query).await.data(DirectJson(true));
+            self.run_direct_over(query, self.page.clone()).await
+        }
+
+        /// [`Harness::run_direct`] over the page as the loaders of this query's request hold it:
+        /// decoded from the upstream's JSON with the query's projection (the parts of each
+        /// execution it cannot read dropped).
+        async fn run_projected(&self, query: &str) -> String {
+            let projection = crate::graphql::projection::of_document(query);
+            let json = serde_json::to_string(&self.page).unwrap();
+            let mut decoder = serde_json::Deserializer::from_str(&json);
+            let page = PageSeed(projection).deserialize(&mut decoder).unwrap();
+            self.run_direct_over(query, page).await.0
+        }
+
+        async fn run_direct_over(&self, query: &str, page: Page<Model>) -> (String, bool) {
+            let request = self.request_over(query, page).await.data(DirectJson(true));
             let response = self.state.schema().execute(request).await;
             let mut out = Vec::new();
             crate::graphql::json::write_response(&mut out, &response).unwrap();
@@ -609,8 +628,18 @@ mod tests {
         }
 
         async fn request(&self, query: &str) -> Request {
-            let loader =
-                RequestLoader::new(self.client.clone(), Credentials::default(), 8, 100, None);
+            self.request_over(query, self.page.clone()).await
+        }
+
+        async fn request_over(&self, query: &str, page: Page<Model>) -> Request {
+            let loader = RequestLoader::new(
+                self.client.clone(),
+                Credentials::default(),
+                8,
+                100,
+                None,
+                ExecutionProjection::ALL,
+            );
             let key = ExecutionsPage {
                 job: JOB.to_owned(),
                 request: ListExecutionsRequest {
@@ -619,7 +648,7 @@ mod tests {
                     ..Default::default()
                 },
             };
-            loader.prime_executions_page(key, self.page.clone()).await;
+            loader.prime_executions_page(key, page).await;
             let caller = Caller {
                 workspace: "my-workspace".into(),
                 ..Caller::default()
@@ -681,6 +710,7 @@ mod tests {
             assert_eq!(walked, resolved, "{selection}");
             let (direct, encoded) = harness.run_direct(&query).await;
             assert_eq!(direct, walked, "{selection}");
+            assert_eq!(harness.run_projected(&query).await, walked, "{selection}");
             // Pre-encoded unless a selection set repeats a response key.
             let repeats = ["...N", "metadata { job }", "} edges {", "tasks { metadata"]
                 .iter()
@@ -732,20 +762,23 @@ mod tests {
 
         /// Any selection of an execution's fields (aliases, repeats, inline fragments on the
         /// type and on `Node`, nesting) is answered byte for byte alike by the walk and by the
-        /// async-graphql resolvers, which both come from one field list.
+        /// async-graphql resolvers, which both come from one field list, and over a page
+        /// decoded with the query's projection (what its loaders hold) as over the whole page.
         #[test]
         fn walk_equals_resolvers_on_generated_selections(seed in any::<u64>()) {
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let (walked, resolved, direct, query) = runtime.block_on(async {
+            let (walked, resolved, direct, projected, query) = runtime.block_on(async {
                 let harness = Harness::new().await;
                 let mut choices = Choices(seed);
                 let query = query(&format!("nodes {{ {} }}", selection("JobExecution", &mut choices, 3)));
                 let direct = harness.run_direct(&query).await.0;
-                (harness.run(&query, true).await, harness.run(&query, false).await, direct, query)
+                let projected = harness.run_projected(&query).await;
+                (harness.run(&query, true).await, harness.run(&query, false).await, direct, projected, query)
             });
             prop_assert!(!walked.contains("\"errors\""), "{} -> {}", query, walked);
             prop_assert_eq!(&walked, &resolved, "{}", query);
             prop_assert_eq!(&direct, &walked, "{}", query);
+            prop_assert_eq!(&projected, &walked, "{}", query);
         }
     }
 }

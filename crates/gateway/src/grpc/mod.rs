@@ -48,7 +48,7 @@ mod write;
 
 use std::{sync::Arc, time::Duration};
 
-use blaxel_transport::Client;
+use blaxel_transport::{Client, ExecutionProjection};
 
 pub use serve::{GrpcServer, serve};
 use status::Failure;
@@ -179,6 +179,8 @@ impl GrpcFace {
             self.inner.limits.per_request_concurrency,
             self.inner.limits.max_upstream_calls,
             self.inner.in_flight.clone(),
+            // Messages carry every field of an execution.
+            ExecutionProjection::ALL,
         );
         let budget = deadline::budget(
             deadline::grpc_timeout(metadata),

@@ -53,6 +53,7 @@ impl LiveExecutor {
             limits.per_request_concurrency,
             limits.max_upstream_calls,
             self.state.in_flight().cloned(),
+            crate::graphql::projection::of_document(&request.query),
         );
         request
             .data(caller)

@@ -206,6 +206,7 @@ pub async fn execute(
         limits.per_request_concurrency,
         limits.max_upstream_calls,
         state.inner.in_flight.clone(),
+        crate::graphql::projection::of_batch(&batch),
     );
     let documents = &state.inner.documents;
     let mut shared = None;
