@@ -422,15 +422,84 @@ async fn resume_with_many_arrivals() {
 
 /// Waits (at most 20 s) until the emulator has counted `n` executions listings.
 async fn until_listings(env: &crate::grpc::GrpcEnv, n: u64) {
+    until_calls(|| env.upstream(LIST_EXECUTIONS), LIST_EXECUTIONS, n).await;
+}
+
+/// Waits (at most 20 s) until `count` (the emulator's count of `route`) reaches `n`.
+async fn until_calls(count: impl Fn() -> u64, route: &str, n: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while env.upstream(LIST_EXECUTIONS) < n {
+    while count() < n {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{} listings reached the upstream, expected {n}",
-            env.upstream(LIST_EXECUTIONS)
+            "{} calls of {route} reached the upstream, expected {n}",
+            count()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Heavy requests take a share of their credential's turns: priced at the cap of 100 upstream
+/// calls, each takes 2 of 8 turns, so one credential runs 4 at once (and holds the pages of 4)
+/// while its others wait; another credential's heavy request runs at once. The emulator counts
+/// each jobs listing (the first call of each request) as it arrives.
+#[tokio::test]
+async fn heavy_requests_take_a_share_of_their_credentials_turns() {
+    let (a, b) = ("tok-a-31c0e2aa", "tok-b-77d1f093");
+    let env = Env::with(
+        blaxel_emulator::EmulatorConfig {
+            tokens: vec![
+                (a.into(), "workspace-a".into()),
+                (b.into(), "workspace-b".into()),
+            ],
+            jobs: 2,
+            executions_per_job: 3,
+            ..blaxel_emulator::EmulatorConfig::default()
+        },
+        blaxel_gateway::Config {
+            token: None,
+            max_concurrent_per_credential: 8,
+            upstream_dedupe: false,
+            ..options()
+        },
+    )
+    .await;
+    env.emulator.emulator().set_faults(vec![Fault {
+        route: route::LIST_JOBS.into(),
+        latency_ms: Some(2_000),
+        ..Fault::default()
+    }]);
+    let jobs_listings = || env.upstream(route::LIST_JOBS);
+    let heavy = "{ jobs(first: 99) { nodes { executions(first: 1) { totalCount } } } }";
+    let ask = |token: &'static str| {
+        let (http, url) = (env.http.clone(), env.gateway.url.clone());
+        tokio::spawn(async move {
+            let auth = format!("Bearer {token}");
+            post(&http, &url, heavy, json!({}), &[("authorization", &auth)]).await
+        })
+    };
+
+    let burst: Vec<_> = (0..6).map(|_| ask(a)).collect();
+    until_calls(jobs_listings, route::LIST_JOBS, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        jobs_listings(),
+        4,
+        "a's 5th and 6th heavy requests wait for a's turns"
+    );
+    let other = ask(b);
+    until_calls(jobs_listings, route::LIST_JOBS, 5).await;
+
+    let resp = other.await.unwrap();
+    assert!(resp["errors"].is_null(), "{resp}");
+    for resp in burst {
+        let resp = resp.await.unwrap();
+        assert!(resp["errors"].is_null(), "{resp}");
+        assert_eq!(
+            resp["data"]["jobs"]["nodes"][0]["executions"]["totalCount"],
+            3
+        );
+    }
+    assert_eq!(jobs_listings(), 7, "every request ran once");
 }
 
 /// Fairness: one credential's burst runs at most `--max-concurrent-per-credential` (here 2)

@@ -123,8 +123,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub per_request_concurrency: u64,
 
-    /// Requests of one credential (token and workspace) run at once; the others wait their turn
-    /// within their deadline, so one caller cannot starve the others (1 to 10000).
+    /// Turns of one credential (token and workspace): a request takes one, or more in proportion
+    /// to the upstream calls it is priced at (one at --max-upstream-calls takes a quarter), and
+    /// waits for them within its deadline, so one caller cannot starve the others (1 to 10000).
     #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 16,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_concurrent_per_credential: u64,

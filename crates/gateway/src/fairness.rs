@@ -1,7 +1,12 @@
-//! Fairness between callers: at most `per_caller` requests of one credential run at once (the
-//! others wait their turn, within their own request deadline), so one caller's burst of heavy
-//! requests queues behind itself instead of taking every worker and upstream slot from the
-//! others. Used by every face.
+//! Fairness between callers: at most `per_caller` turns of one credential are taken at once (the
+//! others wait, within their own request deadline), so one caller's burst of heavy requests
+//! queues behind itself instead of taking every worker and upstream slot from the others. Used
+//! by every face.
+//!
+//! A request takes turns in proportion to the upstream calls its document is priced at
+//! ([`Fairness::weight`]): most take one, and one at the cap on upstream calls takes a
+//! [`HEAVY_SHARE`]th of the caller's turns. The pages a request holds grow with its upstream
+//! calls, so this bounds what one credential's requests hold at once, whatever their shape.
 //!
 //! Callers are told apart by a keyed hash of (token, workspace): no credential is kept, and the
 //! hash key is random per process, so nobody can aim at another caller's slot.
@@ -18,6 +23,11 @@ use crate::caller::Caller;
 
 /// Distinct callers tracked before idle ones are forgotten.
 const MAX_TRACKED: usize = 10_000;
+
+/// Requests at the cap on upstream calls (`--max-upstream-calls`) one credential runs at once:
+/// each takes this fraction of its turns. With the defaults (16 turns, 100 calls), a request
+/// priced at up to 25 calls takes one turn and one at 100 takes four.
+pub const HEAVY_SHARE: u64 = 4;
 
 /// The per-credential admission of one gateway.
 pub struct Fairness {
@@ -40,9 +50,31 @@ impl Fairness {
         }
     }
 
-    /// Waits for `caller`'s turn. The wait is bounded by the caller's request deadline (the
-    /// HTTP guard, the gRPC deadline), not here.
+    /// The turns of a request priced at `upstream_calls` under the cap `max_calls`: one, plus a
+    /// share in proportion, up to [`HEAVY_SHARE`] requests at the cap per credential. A request
+    /// over the cap is refused before it runs: one turn.
+    pub fn weight(&self, upstream_calls: u64, max_calls: u64) -> u32 {
+        if upstream_calls > max_calls {
+            return 1;
+        }
+        let turns = self.per_caller as u64;
+        let weight = upstream_calls
+            .saturating_mul(turns)
+            .div_ceil(HEAVY_SHARE.saturating_mul(max_calls).max(1));
+        u32::try_from(weight.clamp(1, turns)).unwrap_or(1)
+    }
+
+    /// Waits for one of `caller`'s turns: [`Fairness::enter_weighted`] with a weight of one.
     pub async fn enter(&self, caller: &Caller) -> Turn {
+        self.enter_weighted(caller, 1).await
+    }
+
+    /// Waits until `weight` of `caller`'s turns are free and takes them at once (never some
+    /// now and the rest later, so two heavy requests cannot each hold half and wait for the
+    /// other; tokio's semaphore serves waiters in order, so a heavy request is not overtaken
+    /// for ever by light ones). The wait is bounded by the caller's request deadline (the HTTP
+    /// guard, the gRPC deadline), not here.
+    pub async fn enter_weighted(&self, caller: &Caller, weight: u32) -> Turn {
         let key = self.hasher.hash_one((
             caller.credentials.token.as_ref().map(|t| t.expose()),
             &caller.workspace,
@@ -61,7 +93,8 @@ impl Fairness {
             )
         };
         // Never closed: acquire cannot fail.
-        match slot.acquire_owned().await {
+        let weight = weight.clamp(1, u32::try_from(self.per_caller).unwrap_or(u32::MAX));
+        match slot.acquire_many_owned(weight).await {
             Ok(permit) => Turn(permit),
             Err(_) => unreachable_turn(),
         }
@@ -123,5 +156,60 @@ mod tests {
         let third = tokio::time::timeout(Duration::from_secs(5), fairness.enter(&a));
         assert!(third.await.is_ok(), "admitted once a turn ends");
         assert_eq!(fairness.tracked(), 2);
+    }
+
+    #[test]
+    fn weights_grow_with_the_upstream_calls_up_to_a_share_of_the_turns() {
+        let fairness = Fairness::new(16);
+        let weights: Vec<u32> = [0, 1, 25, 26, 50, 100, 101, u64::MAX]
+            .into_iter()
+            .map(|calls| fairness.weight(calls, 100))
+            .collect();
+        assert_eq!(weights, [1, 1, 1, 2, 2, 4, 1, 1]);
+        assert_eq!(Fairness::new(1).weight(100, 100), 1);
+        assert_eq!(Fairness::new(16).weight(5, 0), 1, "a cap of 0 refuses");
+    }
+
+    /// Heavy requests of one caller hold several turns each; a light one of another caller is
+    /// admitted at once, and a heavy one waiting is served before a later light one of its own
+    /// caller (turns are taken in order, all at once).
+    #[tokio::test]
+    async fn heavy_requests_take_a_share_of_their_callers_turns() {
+        let fairness = Arc::new(Fairness::new(8));
+        let heavy = fairness.weight(100, 100);
+        assert_eq!(heavy, 2);
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(fairness.enter_weighted(&caller("a"), heavy).await);
+        }
+        let b = tokio::time::timeout(Duration::from_secs(5), fairness.enter(&caller("b"))).await;
+        assert!(b.is_ok(), "another caller is admitted at once");
+
+        let wait = |weight| {
+            let fairness = Arc::clone(&fairness);
+            tokio::spawn(async move { fairness.enter_weighted(&caller("a"), weight).await })
+        };
+        let waiting_heavy = wait(heavy);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waiting_light = wait(1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiting_heavy.is_finished(),
+            "a's turns are all held by 4 heavy requests"
+        );
+        drop(held.pop());
+        let heavy_turn = tokio::time::timeout(Duration::from_secs(5), waiting_heavy).await;
+        assert!(
+            heavy_turn.is_ok(),
+            "the heavy request that waited first gets both turns"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiting_light.is_finished(),
+            "the light one waits for a turn to end"
+        );
+        drop(held.pop());
+        let light_turn = tokio::time::timeout(Duration::from_secs(5), waiting_light).await;
+        assert!(light_turn.is_ok());
     }
 }

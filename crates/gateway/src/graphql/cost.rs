@@ -251,6 +251,12 @@ impl<'a> Pricer<'a> {
     }
 }
 
+/// A request's [`Cost`], priced before it waits for its turns (the HTTP face; the turns it takes
+/// grow with its upstream calls) and kept in its data, so that the limits extension checks that
+/// price instead of pricing the document again.
+#[derive(Debug, Clone, Copy)]
+pub struct Priced(pub Cost);
+
 /// The cost of the most expensive operation of `doc` with `variables`; a `first` above
 /// `max_first` (refused by the resolver) is priced at `max_first`.
 pub fn price(doc: &ExecutableDocument, variables: &Variables, max_first: u32) -> Cost {

@@ -20,7 +20,7 @@ use async_graphql::{
 };
 
 use super::{
-    cost::{self, Cost},
+    cost::{self, Cost, Priced},
     documents::DEFAULT_CAPACITY,
     json::DirectJson,
     order::{KeyOrder, KeyOrders},
@@ -166,8 +166,13 @@ impl Extension for LimitsCheck {
         // the document is read (the key of the key-order cache), and put back.
         let parsed = request.parsed_query().is_ok();
         let query = std::mem::take(&mut request.query);
+        let priced = request
+            .data
+            .get(&std::any::TypeId::of::<Priced>())
+            .and_then(|priced| priced.downcast_ref::<Priced>())
+            .map(|priced| priced.0);
         if let (true, Ok(doc)) = (parsed, request.parsed_query()) {
-            let cost = cost::price(doc, &variables, limits.max_first);
+            let cost = priced.unwrap_or_else(|| cost::price(doc, &variables, limits.max_first));
             if let Some(err) = over_budget(&cost, &limits) {
                 metrics::counter!("gateway_limit_refusals_total", "limit" => limit_name(&err))
                     .increment(1);

@@ -198,19 +198,9 @@ pub async fn execute(
             RequestError::from(Error::from(e))
         })?;
     crate::observe::with_current(|o| o.workspace(&caller.workspace));
-    // Waits while this credential already runs its share of requests.
-    let _turn = state.inner.fairness.enter(&caller).await;
-    let loader = RequestLoader::new(
-        client.clone(),
-        caller.credentials.clone(),
-        limits.per_request_concurrency,
-        limits.max_upstream_calls,
-        state.inner.in_flight.clone(),
-        crate::graphql::projection::of_batch(&batch),
-    );
     let documents = &state.inner.documents;
     let mut shared = None;
-    let (batch, ty) = match batch {
+    let (mut batch, ty) = match batch {
         async_graphql::BatchRequest::Single(mut request) => {
             let ty = match documents.attach_typed(&mut request) {
                 Some((ty, name)) => {
@@ -228,6 +218,19 @@ pub async fn execute(
             (batch, observe_operation(None, "batch"))
         }
     };
+    let upstream_calls = price(&mut batch, limits);
+    let fairness = &state.inner.fairness;
+    let weight = fairness.weight(upstream_calls, limits.max_upstream_calls);
+    // Waits while this credential already runs its share of requests.
+    let _turn = fairness.enter_weighted(&caller, weight).await;
+    let loader = RequestLoader::new(
+        client.clone(),
+        caller.credentials.clone(),
+        limits.per_request_concurrency,
+        limits.max_upstream_calls,
+        state.inner.in_flight.clone(),
+        crate::graphql::projection::of_batch(&batch),
+    );
     let credentials = caller.credentials.clone();
     let batch = batch.data(caller).data(Arc::new(loader));
     let started = std::time::Instant::now();
@@ -269,6 +272,36 @@ pub async fn execute(
     metrics::histogram!("gateway_graphql_request_duration_seconds", "operation_type" => ty)
         .record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// Prices every operation of `batch` with the cost model ([`crate::graphql::cost`]) and keeps
+/// each price in its request ([`Priced`]: the limits extension checks it without pricing
+/// again); answers the upstream calls of the whole batch, which decide its turns. A document
+/// over `maxDocumentBytes` or that does not parse is left to the extension, which refuses it
+/// before any upstream call: it counts as none.
+fn price(batch: &mut async_graphql::BatchRequest, limits: &crate::Limits) -> u64 {
+    let requests = match batch {
+        async_graphql::BatchRequest::Single(request) => std::slice::from_mut(request),
+        async_graphql::BatchRequest::Batch(requests) => requests.as_mut_slice(),
+    };
+    let mut calls = 0_u64;
+    for request in requests {
+        if request.query.len() > limits.max_document_bytes {
+            continue;
+        }
+        // Set aside while the document is borrowed (`parsed_query` borrows the whole request).
+        let variables = std::mem::take(&mut request.variables);
+        let cost = request
+            .parsed_query()
+            .ok()
+            .map(|doc| crate::graphql::cost::price(doc, &variables, limits.max_first));
+        request.variables = variables;
+        if let Some(cost) = cost {
+            calls = calls.saturating_add(cost.upstream_calls);
+            request.data.insert(crate::graphql::cost::Priced(cost));
+        }
+    }
+    calls
 }
 
 /// Counts a GraphQL request by operation type (`query`, `mutation`, `subscription`, `batch`,
