@@ -3,6 +3,7 @@
 
 * the gateway's 20-execution page has no errors, 20 edges, totalCount 1000, and the same ids in
   the same order as the direct REST page;
+* the peers' query answers the same 20 ids at one upstream request;
 * the 5-job query has 5 x 20 executions and costs exactly 5 upstream requests;
 * paging 1,000 executions with first: 100 by endCursor takes 10 pages, returns 1,000 distinct
   executions, and costs exactly one upstream request per page (10).
@@ -61,6 +62,14 @@ def main():
         fail(f"page: ids {ids[:3]}... totalCount {conn['totalCount']}, direct {direct_ids[:3]}...")
     if upstream() != 1:
         fail(f"page: {upstream()} upstream requests, expected 1")
+
+    reset()
+    peers = http(args.gateway, (out / "peers.json").read_text())
+    if peers.get("errors"):
+        fail(f"peers: {peers['errors']}")
+    ids = [e["node"]["metadata"]["id"] for e in peers["data"]["jobExecutions"]["edges"]]
+    if ids != direct_ids or upstream() != 1:
+        fail(f"peers: ids {ids[:3]}..., {upstream()} upstream requests, expected 1")
 
     reset()
     multi = http(args.gateway, (out / "multi.json").read_text())

@@ -14,8 +14,9 @@ LABELS = {
     "c-multi": "(c) gateway: 5 jobs x 20, one query",
     "d-paging": "(d) gateway: 1,000 by endCursor, first: 100",
     "e-rest-pages": "(e) REST: 1,000 by nextCursor, limit=100, direct",
+    "f-peers": "(f) gateway: the peers' query, page of 20",
 }
-GATEWAY = {"b-page", "c-multi", "d-paging"}
+GATEWAY = {"b-page", "c-multi", "d-paging", "f-peers"}
 
 
 def ms(value, unit):
@@ -97,6 +98,7 @@ def main():
     by = {(r["scenario"], r["conns"]): r for r in rows}
     ratios = []
     for gw, direct, what in (("b-page", "a-direct", "page of 20"),
+                             ("f-peers", "a-direct", "peers' query, page of 20"),
                              ("d-paging", "e-rest-pages", "pages of 100")):
         for conns in sorted({r["conns"] for r in rows}):
             g, d = by.get((gw, conns)), by.get((direct, conns))

@@ -7,6 +7,8 @@
 #   c  multi      one query over 5 jobs (aliases), first: 20 each, every field
 #   d  paging     1,000 executions, first: 100, following pageInfo.endCursor, then restarting
 #   e  rest-pages the same walk by REST GET (limit=100, following meta.nextCursor)
+#   f  peers      the peers' query (bench/peers.graphql: 20 executions, the fields the peers'
+#                 stub serves, about 8 kB) through the gateway; compared with (a)
 #
 # Reported per run: req/s, p50/p99 latency (wrk), gateway CPU ms per request (utime+stime from
 # /proc/<pid>/stat), emulator CPU ms per request, gateway peak RSS (VmHWM after resetting it
@@ -15,7 +17,7 @@
 # Then the gateway/direct ratios of this run. Output: Markdown on stdout, and everything in
 # --out DIR (default target/bench/<timestamp>).
 #
-# Usage: bench/run.sh [--duration S] [--warmup S] [--conns 1,32] [--scenarios a,b,c,d,e]
+# Usage: bench/run.sh [--duration S] [--warmup S] [--conns 1,32] [--scenarios a,b,c,d,e,f]
 #                     [--unique-auth] [--tokens N] [--no-build] [--out DIR]
 #                     [--gateway-args "ARGS"] [--emulator-port P] [--gateway-port P]
 #                     [--timeout S] [--gateway-bin PATH]
@@ -30,7 +32,7 @@ BENCH_DIR="$ROOT/bench"
 DURATION=10
 WARMUP=2
 CONNS="1,32"
-SCENARIOS="a,b,c,d,e"
+SCENARIOS="a,b,c,d,e,f"
 UNIQUE_AUTH=0
 TOKENS=40000
 BUILD=1
@@ -45,7 +47,7 @@ JOBS=5
 GW_BIN_ARG=""
 EXECUTIONS=1000
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -173,6 +175,7 @@ for name in ("page", "multi"):
     (out / f"{name}.json").write_text(json.dumps({"query": query}))
 query = (bench / "paging.graphql").read_text() + "\n" + fields
 (out / "paging.json").write_text(json.dumps({"query": query})[:-1] + ', "variables": {"after": __AFTER__}}')
+(out / "peers.json").write_text(json.dumps({"query": (bench / "peers.graphql").read_text()}))
 PY
 
 # --- checks: right answers, and one upstream request per page when paging ---------------------
@@ -244,6 +247,7 @@ for scenario in "${scenario_list[@]}"; do
       c) measure c-multi "$c" graphql.lua "$GW/graphql" BODY_FILE="$OUT/multi.json" ;;
       d) measure d-paging "$c" paging.lua "$GW/graphql" MODE=graphql BODY_FILE="$OUT/paging.json" ;;
       e) measure e-rest-pages "$c" paging.lua "$EMU" MODE=rest DIRECT_PATH="$DIRECT_PAGES" ;;
+      f) measure f-peers "$c" graphql.lua "$GW/graphql" BODY_FILE="$OUT/peers.json" ;;
       *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac
   done
