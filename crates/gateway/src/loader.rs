@@ -658,15 +658,14 @@ mod tests {
         }
     }
 
-    /// A load of a key whose batch is still in flight waits for that batch and shares its
-    /// result: one upstream call. Another key asked meanwhile gets its own call.
-    #[tokio::test]
-    async fn a_key_loaded_while_its_batch_is_in_flight_costs_one_call() {
+    /// The default emulator, answering `route` after 300 ms, and a client of it with the demo
+    /// token.
+    async fn slow_emulator(route: &str) -> (blaxel_emulator::EmulatorHandle, Client) {
         let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
             .await
             .unwrap();
         emulator.emulator().set_faults(vec![Fault {
-            route: GET_EXECUTION.to_owned(),
+            route: route.to_owned(),
             latency_ms: Some(300),
             ..Default::default()
         }]);
@@ -675,6 +674,14 @@ mod tests {
             ..ClientConfig::new(emulator.base_url())
         })
         .unwrap();
+        (emulator, client)
+    }
+
+    /// A load of a key whose batch is still in flight waits for that batch and shares its
+    /// result: one upstream call. Another key asked meanwhile gets its own call.
+    #[tokio::test]
+    async fn a_key_loaded_while_its_batch_is_in_flight_costs_one_call() {
+        let (emulator, client) = slow_emulator(GET_EXECUTION).await;
         let loader = Arc::new(RequestLoader::new(
             client,
             Credentials::default(),
@@ -855,19 +862,7 @@ mod tests {
     #[tokio::test]
     async fn projections_trim_pages_and_split_flights() {
         const LIST: &str = "GET /v0/jobs/{jobId}/executions";
-        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
-            .await
-            .unwrap();
-        emulator.emulator().set_faults(vec![Fault {
-            route: LIST.to_owned(),
-            latency_ms: Some(300),
-            ..Default::default()
-        }]);
-        let client = Client::new(ClientConfig {
-            token: Some("dev-token".into()),
-            ..ClientConfig::new(emulator.base_url())
-        })
-        .unwrap();
+        let (emulator, client) = slow_emulator(LIST).await;
         let in_flight = InFlight::default();
         let loader = |projection| {
             RequestLoader::new(
