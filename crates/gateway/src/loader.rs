@@ -178,11 +178,15 @@ impl Upstream {
 /// them waits, whichever request started it.
 type Flight<V> = Shared<BoxFuture<'static, Loaded<V>>>;
 
+/// Who asks a read, with what projection, for which key: requests share a flight only when all
+/// three are equal.
+type FlightId<K> = (Credentials, ExecutionProjection, K);
+
 /// The reads of one kind in flight, by credential, projection and key: a read is shared only by
 /// requests of the same credential that keep the same parts of each execution (another
 /// request's projection may have dropped what this one reads).
 struct Flights<K, V> {
-    map: Mutex<HashMap<(Credentials, ExecutionProjection, K), Flight<V>>>,
+    map: Mutex<HashMap<FlightId<K>, Flight<V>>>,
 }
 
 impl<K, V> Default for Flights<K, V> {
@@ -205,7 +209,7 @@ impl<K: Eq + Hash + Clone, V> Flights<K, V> {
     /// Joins the flight of `id`, or starts one with `start`, and waits for its answer.
     async fn run(
         &self,
-        id: (Credentials, ExecutionProjection, K),
+        id: FlightId<K>,
         start: impl FnOnce() -> BoxFuture<'static, Loaded<V>>,
     ) -> Loaded<V> {
         let flight = {
@@ -240,7 +244,7 @@ impl<K: Eq + Hash + Clone, V> Flights<K, V> {
 /// no other request waits for it (nobody drives it any more).
 struct Waiter<'a, K: Eq + Hash, V> {
     flights: &'a Flights<K, V>,
-    id: (Credentials, ExecutionProjection, K),
+    id: FlightId<K>,
     /// A handle never polled: a `Shared` that answered forgets its flight, this one does not.
     identity: Flight<V>,
     /// The handle polled.
