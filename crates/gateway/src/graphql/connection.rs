@@ -1,13 +1,10 @@
 //! Relay connections over a [`Paginated`] slice: edges with their own cursors, `nodes`,
 //! `pageInfo` and the upstream's totals.
 
-use std::sync::Arc;
-
 use async_graphql::{
     Context, Object, OutputType,
     connection::{Connection, Edge, EmptyFields},
 };
-use blaxel_models::Page;
 
 use super::{fields::int32, job::Job, walk::ExecutionNode};
 use crate::pagination::Paginated;
@@ -48,11 +45,9 @@ pub type JobExecutionConnection = Connection<String, ExecutionNode, ConnectionTo
 /// A page of jobs: Relay connection over the upstream cursor pagination.
 pub type JobConnection = Connection<String, Job, ConnectionTotal, EmptyFields>;
 
-/// The connection of `paginated`, each edge's node made by `node(page, index)` (borrowing the
-/// upstream page, not copying the item), each edge's cursor the position right after it.
-pub fn connection<T, N: OutputType>(
-    paginated: Paginated<T>,
-    node: impl Fn(Arc<Page<T>>, usize) -> N,
+/// The connection of `paginated`, each edge's cursor the position right after it.
+pub fn connection<N: OutputType>(
+    paginated: Paginated<N>,
 ) -> Connection<String, N, ConnectionTotal, EmptyFields> {
     let mut conn = Connection::with_additional_fields(
         paginated.slice.has_previous_page,
@@ -69,7 +64,7 @@ pub fn connection<T, N: OutputType>(
         .into_iter()
         .map(|e| {
             let cursor = crate::pagination::cursor::encode(fingerprint, &e.after);
-            Edge::new(cursor, node(e.page, e.index))
+            Edge::new(cursor, e.node)
         })
         .collect();
     conn

@@ -27,8 +27,8 @@ pub struct JobExecution(Holder);
 
 impl JobExecution {
     /// The execution at `index` of an upstream page (shared, not copied).
-    pub fn in_page(page: Arc<models::Page<models::JobExecution>>, index: usize) -> Self {
-        Self(Holder::Page(page, index))
+    pub fn in_page(page: &Arc<models::Page<models::JobExecution>>, index: usize) -> Self {
+        Self(Holder::Page(Arc::clone(page), index))
     }
 
     /// An execution fetched alone.
@@ -218,12 +218,15 @@ async fn tasks_connection(
         query: None,
     };
     let listing = crate::pagination::JobExecutionTasks::new(job, id);
-    let paginated =
-        super::query::paginate(ctx, &listing, args, models::PaginationSort::CreatedAtDesc).await?;
-    Ok(Some(super::connection::connection(
-        paginated,
+    let paginated = super::query::paginate(
+        ctx,
+        &listing,
+        args,
+        models::PaginationSort::CreatedAtDesc,
         JobExecutionTask::listed,
-    )))
+    )
+    .await?;
+    Ok(Some(super::connection::connection(paginated)))
 }
 
 /// Most task pages `tasks` reads from the listing (200 tasks each).
@@ -274,7 +277,7 @@ pub async fn tasks_of<'a>(
                 return tasks;
             }
         };
-        tasks.extend((0..page.items.len()).map(|i| JobExecutionTask::listed(Arc::clone(&page), i)));
+        tasks.extend((0..page.items.len()).map(|i| JobExecutionTask::listed(&page, i)));
         match page.next_cursor() {
             Some(next) => cursor = Some(next.to_owned()),
             None => return tasks,
@@ -375,8 +378,8 @@ enum TaskRef<'a> {
 
 impl JobExecutionTask<'_> {
     /// The task at `index` of a tasks listing page (shared, not copied).
-    pub fn listed(page: Arc<models::Page<models::JobExecutionTask>>, index: usize) -> Self {
-        Self(TaskRef::Listed(page, index))
+    pub fn listed(page: &Arc<models::Page<models::JobExecutionTask>>, index: usize) -> Self {
+        Self(TaskRef::Listed(Arc::clone(page), index))
     }
 }
 

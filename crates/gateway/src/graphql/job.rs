@@ -27,8 +27,8 @@ pub struct Job(Holder);
 
 impl Job {
     /// The job at `index` of an upstream page (shared, not copied).
-    pub fn in_page(page: Arc<models::Page<models::Job>>, index: usize) -> Self {
-        Self(Holder::Page(page, index))
+    pub fn in_page(page: &Arc<models::Page<models::Job>>, index: usize) -> Self {
+        Self(Holder::Page(Arc::clone(page), index))
     }
 
     /// A job fetched alone.

@@ -22,6 +22,7 @@ pub mod json;
 pub mod mutation;
 pub mod node;
 pub mod order;
+pub mod prerender;
 pub mod projection;
 pub mod query;
 pub mod scalars;

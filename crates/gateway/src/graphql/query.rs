@@ -13,6 +13,7 @@ use super::{
     execution::JobExecution,
     job::Job,
     node::{GlobalId, Node, id_workspace},
+    prerender::Prerender,
     walk::ExecutionNode,
 };
 use crate::{
@@ -104,12 +105,13 @@ pub(crate) struct ConnectionArgs {
 
 /// Refuses backward pagination, validates the rest, checks the cursor's binding before any
 /// upstream call, and serves the slice through the request's loader.
-pub(crate) async fn paginate<L: Listing>(
+pub(crate) async fn paginate<L: Listing, N>(
     ctx: &Context<'_>,
     listing: &L,
     args: ConnectionArgs,
     sort: PaginationSort,
-) -> Result<Paginated<L::Item>> {
+    node: impl FnMut(&Arc<blaxel_models::Page<L::Item>>, usize) -> N,
+) -> Result<Paginated<N>> {
     if args.last.is_some() || args.before.is_some() {
         return Err(bad_input(
             "`last` and `before` are not supported: the Blaxel API pages forward only; use `first` and `after`",
@@ -137,6 +139,7 @@ pub(crate) async fn paginate<L: Listing>(
         settings.contract,
         &page_args,
         sort,
+        node,
     )
     .await
     .map_err(|e| to_graphql(Error::paginate("after", e)))
@@ -159,10 +162,15 @@ pub(crate) async fn executions_connection(
     sort: JobExecutionSort,
 ) -> Result<Option<JobExecutionConnection>> {
     check_names(&[("jobName", job)])?;
-    let paginated = paginate(ctx, &JobExecutions { job }, args, sort.into()).await?;
-    Ok(Some(connection(paginated, |page, index| {
-        ExecutionNode(JobExecution::in_page(page, index))
-    })))
+    // Rendered page by page when the answer is written as JSON, each page let go before the
+    // next is read (see `prerender`); else each edge holds its page until resolved.
+    let prerender = Prerender::of(ctx);
+    let node = move |page: &Arc<_>, index| match &prerender {
+        Some(prerender) => prerender.node(page, index),
+        None => ExecutionNode::model(JobExecution::in_page(page, index)),
+    };
+    let paginated = paginate(ctx, &JobExecutions { job }, args, sort.into(), node).await?;
+    Ok(Some(connection(paginated)))
 }
 
 /// The root query.
@@ -253,11 +261,8 @@ impl Query {
             query,
         };
         let sort = PaginationSort::from(sort.unwrap_or_default());
-        let jobs = paginate(ctx, &Jobs, args, sort).await;
-        or_null(
-            ctx,
-            jobs.map(|paginated| Some(connection(paginated, Job::in_page))),
-        )
+        let jobs = paginate(ctx, &Jobs, args, sort, Job::in_page).await;
+        or_null(ctx, jobs.map(|paginated| Some(connection(paginated))))
     }
 
     /// Relay refetch: the object with this global id, or null when it no longer exists or was

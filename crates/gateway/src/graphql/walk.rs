@@ -17,15 +17,21 @@
 //! is not an object) makes it give up, and the ordinary resolvers of [`JobExecution`] answer
 //! instead, with their errors and paths. Both give the same answer: the tests compare them.
 
-use std::{borrow::Cow, cell::RefCell, collections::HashMap, sync::OnceLock};
+use std::{
+    borrow::Cow,
+    cell::RefCell,
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use async_graphql::{
-    ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+    ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult, Value,
     indexmap::{IndexMap, map::Entry},
     parser::types::{Field, FragmentDefinition, Selection, SelectionSet},
     registry::Registry,
     resolver_utils::{EnumType, enum_value},
 };
+use bytes::Bytes;
 
 use super::{
     execution::JobExecution,
@@ -34,9 +40,38 @@ use super::{
 };
 use crate::caller::Caller;
 
-/// A `JobExecution` in a connection: the same GraphQL type, resolved by one synchronous walk.
+/// A `JobExecution` in a connection: the same GraphQL type, resolved by one synchronous walk,
+/// or already rendered as JSON when its page arrived ([`super::prerender`]).
 #[derive(Clone)]
-pub struct ExecutionNode(pub JobExecution);
+pub struct ExecutionNode(Node);
+
+#[derive(Clone)]
+enum Node {
+    /// The execution (its page held), walked when async-graphql resolves it.
+    Model(JobExecution),
+    /// The JSON of the execution for each `node`/`nodes` field of its connection, by the
+    /// field's address in the document, written while its page was held.
+    Rendered(Arc<[(usize, Bytes)]>),
+}
+
+impl ExecutionNode {
+    /// The execution, walked when resolved.
+    pub fn model(execution: JobExecution) -> Self {
+        Self(Node::Model(execution))
+    }
+
+    /// The execution as pre-encoded JSON for each field of `rendered` (by
+    /// [`field_address`]); resolving it for another field is an error.
+    pub fn rendered(rendered: Arc<[(usize, Bytes)]>) -> Self {
+        Self(Node::Rendered(rendered))
+    }
+}
+
+/// The identity of a field of the operation's document: its address (the document outlives the
+/// request's resolution).
+pub fn field_address(field: &Positioned<Field>) -> usize {
+    std::ptr::from_ref(field).addr()
+}
 
 /// True to use the synchronous walk (tests turn it off to compare both).
 #[derive(Debug, Clone, Copy)]
@@ -56,30 +91,37 @@ impl OutputType for ExecutionNode {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let enabled = ctx.data_opt::<UseWalk>().is_none_or(|switch| switch.0);
-        if enabled {
-            let walk = Walk {
-                fragments: &ctx.query_env.fragments,
-                workspace: ctx
-                    .data_opt::<Caller>()
-                    .map_or("", |caller| caller.workspace.as_str()),
-                widths: RefCell::default(),
-            };
-            if ctx.data_opt::<DirectJson>().is_some_and(|direct| direct.0) {
-                let mut out = Vec::with_capacity(LAST_SIZE.get());
-                if walk
-                    .write_object(&self.0, &ctx.item.node, &mut out)
-                    .is_some()
-                {
-                    return Ok(Value::Binary(fitted(out).into()));
-                }
+        let execution = match &self.0 {
+            Node::Model(execution) => execution,
+            Node::Rendered(rendered) => {
+                let at = field_address(field);
+                return match rendered.iter().find(|(field, _)| *field == at) {
+                    Some((_, json)) => Ok(Value::Binary(json.clone())),
+                    None => Err(ServerError::new(
+                        "internal error: an execution was not rendered for this field",
+                        Some(field.pos),
+                    )),
+                };
             }
-            if let Some(value) = walk.object(&self.0, &ctx.item.node) {
+        };
+        if walks(ctx) {
+            let walk = Walk::new(ctx);
+            if ctx.data_opt::<DirectJson>().is_some_and(|direct| direct.0)
+                && let Some(json) = walk.render(execution, &ctx.item.node)
+            {
+                return Ok(Value::Binary(json));
+            }
+            if let Some(value) = walk.object(execution, &ctx.item.node) {
                 return Ok(value);
             }
         }
-        self.0.resolve(ctx, field).await
+        execution.resolve(ctx, field).await
     }
+}
+
+/// True when the request uses the synchronous walk (the default; tests turn it off).
+pub fn walks<T>(ctx: &async_graphql::ContextBase<'_, T>) -> bool {
+    ctx.data_opt::<UseWalk>().is_none_or(|switch| switch.0)
 }
 
 thread_local! {
@@ -136,6 +178,26 @@ pub trait Plain {
         set: &SelectionSet,
         out: &mut Vec<u8>,
     ) -> Option<()>;
+}
+
+impl<'a> Walk<'a> {
+    /// A walk in the operation and for the caller of `ctx`.
+    pub fn new<T>(ctx: &'a async_graphql::ContextBase<'_, T>) -> Self {
+        Walk {
+            fragments: &ctx.query_env.fragments,
+            workspace: ctx
+                .data_opt::<Caller>()
+                .map_or("", |caller| caller.workspace.as_str()),
+            widths: RefCell::default(),
+        }
+    }
+
+    /// `value` with the fields of `set`, as JSON (for [`DirectJson`]); `None` gives up.
+    pub fn render<T: Plain>(&self, value: &T, set: &SelectionSet) -> Option<Bytes> {
+        let mut out = Vec::with_capacity(LAST_SIZE.get());
+        self.write_object(value, set, &mut out)?;
+        Some(fitted(out).into())
+    }
 }
 
 impl Walk<'_> {

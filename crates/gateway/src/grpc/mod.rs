@@ -254,6 +254,8 @@ impl Call {
             face.inner.contract,
             args,
             sort,
+            // Each page converted as it arrives and let go before the next is read.
+            |page, index| convert(&page.items[index]),
         )
         .await
         .map_err(|e| {
@@ -268,14 +270,15 @@ impl Call {
                 None => failure,
             }
         })?;
-        let slice = &paginated.slice;
+        let next_page_token = if paginated.slice.has_next_page {
+            paginated.cursor(&paginated.slice.end)
+        } else {
+            String::new()
+        };
+        let slice = paginated.slice;
         Ok(ProtoPage {
-            items: slice.edges.iter().map(|e| convert(e.item())).collect(),
-            next_page_token: if slice.has_next_page {
-                paginated.cursor(&slice.end)
-            } else {
-                String::new()
-            },
+            items: slice.edges.into_iter().map(|e| e.node).collect(),
+            next_page_token,
             total_size: args::total_size(slice.total),
             total_size_is_partial: slice.total_is_partial.unwrap_or(false),
         })

@@ -48,14 +48,14 @@ pub trait Listing {
 
 /// A served slice and the fingerprint its cursors carry.
 #[derive(Debug)]
-pub struct Paginated<T> {
-    /// The items, their positions and the page info.
-    pub slice: Slice<T>,
+pub struct Paginated<N> {
+    /// The edges' nodes, their positions and the page info.
+    pub slice: Slice<N>,
     /// The binding's fingerprint (see [`Binding::fingerprint`]).
     pub fingerprint: [u8; 8],
 }
 
-impl<T> Paginated<T> {
+impl<N> Paginated<N> {
     /// The opaque cursor (GraphQL) or page token (gRPC) of `position` in this listing.
     pub fn cursor(&self, position: &Position) -> String {
         cursor::encode(self.fingerprint, position)
@@ -80,18 +80,21 @@ pub enum PaginateError {
 }
 
 /// Checks the `after` cursor against the listing's binding before any upstream call, then serves
-/// `args.first` items through `loader`.
+/// `args.first` items through `loader`, each made an edge's node by `node(page, index)` as its
+/// page arrives (see [`fetch_slice`]: [`super::InPage::of`] keeps the pages, a node that renders
+/// or converts its item lets each page go before the next is read).
 ///
 /// # Errors
 /// [`PaginateError`]: cursor and contract errors are found before any upstream call.
-pub async fn paginate<L: Listing>(
+pub async fn paginate<L: Listing, N>(
     listing: &L,
     loader: &RequestLoader,
     caller: &Caller,
     contract: Contract,
     args: &PageArgs,
     sort: PaginationSort,
-) -> Result<Paginated<L::Item>, PaginateError> {
+    node: impl FnMut(&Arc<Page<L::Item>>, usize) -> N,
+) -> Result<Paginated<N>, PaginateError> {
     if contract == Contract::Legacy
         && (sort != PaginationSort::CreatedAtDesc || !args.query.is_empty())
     {
@@ -123,9 +126,14 @@ pub async fn paginate<L: Listing>(
         }
     };
     let query = args.query.as_str();
-    let slice = fetch_slice(start, args.first, L::MAX_PAGE, L::id, |page| {
-        listing.load(loader, page, sort, query)
-    })
+    let slice = fetch_slice(
+        start,
+        args.first,
+        L::MAX_PAGE,
+        L::id,
+        |page| listing.load(loader, page, sort, query),
+        node,
+    )
     .await
     .map_err(|e| match e {
         SliceError::Fetch(e) => PaginateError::Load(e),

@@ -22,7 +22,7 @@ pub use cursor::{Binding, CursorError, Position};
 pub use listing::{
     JobExecutionTasks, JobExecutions, Jobs, Listing, PaginateError, Paginated, paginate,
 };
-pub use slice::{PageRequest, Slice, SliceEdge, SliceError, fetch_slice};
+pub use slice::{InPage, PageRequest, Slice, SliceEdge, SliceError, fetch_slice};
 
 /// Which listing contract the upstream speaks, decided once at startup from the configured
 /// `Blaxel-Version`.

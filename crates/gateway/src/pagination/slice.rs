@@ -15,7 +15,10 @@
 //!   arrive at the head of a `createdAt:desc` listing);
 //! - `first` beyond one upstream page follows `nextCursor` until served;
 //! - on the legacy contract (bare arrays), positions are plain offsets, and one extra item is
-//!   requested when it fits so that `hasNextPage` is exact.
+//!   requested when it fits so that `hasNextPage` is exact;
+//! - each page's edges are made (by the caller's `node`) as soon as the page arrives, before the
+//!   next page is asked for, so a caller that renders its items there holds one page at a time
+//!   however large `first` is.
 
 use std::{future::Future, sync::Arc};
 
@@ -41,18 +44,35 @@ pub struct PageRequest {
     pub offset: Option<u64>,
 }
 
-/// One edge of a slice: an item of a fetched upstream page, and where a listing resumes after it.
+/// One edge of a slice: what the caller made of an item of a fetched upstream page, and where a
+/// listing resumes after it.
 #[derive(Debug)]
-pub struct SliceEdge<T> {
-    /// The upstream page holding the item (shared, not copied).
-    pub page: Arc<Page<T>>,
-    /// Index of the item in `page.items`.
-    pub index: usize,
+pub struct SliceEdge<N> {
+    /// The edge's node, made from the item by the `node` function given to [`fetch_slice`].
+    pub node: N,
     /// Position right after this item: the edge's cursor.
     pub after: Position,
 }
 
-impl<T> SliceEdge<T> {
+/// An item left in its upstream page (shared, not copied): the node of callers that read items
+/// after the slice is complete, and so hold every page of it until they are done.
+#[derive(Debug)]
+pub struct InPage<T> {
+    /// The upstream page holding the item.
+    pub page: Arc<Page<T>>,
+    /// Index of the item in `page.items`.
+    pub index: usize,
+}
+
+impl<T> InPage<T> {
+    /// The node function of [`fetch_slice`] that keeps each item in its page.
+    pub fn of(page: &Arc<Page<T>>, index: usize) -> Self {
+        Self {
+            page: Arc::clone(page),
+            index,
+        }
+    }
+
     /// The item.
     pub fn item(&self) -> &T {
         &self.page.items[self.index]
@@ -61,9 +81,9 @@ impl<T> SliceEdge<T> {
 
 /// A Relay slice: up to `first` edges, and its page info.
 #[derive(Debug)]
-pub struct Slice<T> {
+pub struct Slice<N> {
     /// The edges, in upstream order.
-    pub edges: Vec<SliceEdge<T>>,
+    pub edges: Vec<SliceEdge<N>>,
     /// True when items follow the last edge (upstream `hasMore`, or items left in its page).
     pub has_next_page: bool,
     /// True when the slice does not start at the beginning of the listing.
@@ -95,18 +115,22 @@ pub enum SliceError<E> {
 }
 
 /// Serves `first` items after `start`, fetching upstream pages of at most `max_page` items with
-/// `fetch`. `key` gives an item's id (the anchor of mid-page positions).
+/// `fetch`. `key` gives an item's id (the anchor of mid-page positions); `node(page, index)`
+/// makes the edge of `page.items[index]`, called for the edges of a page before the next page is
+/// fetched ([`InPage::of`] keeps the page; a node that copies or renders what it needs lets the
+/// page go).
 ///
 /// # Errors
 /// [`SliceError::Fetch`] as soon as one fetch fails (no partial slice), [`SliceError::NoProgress`]
 /// when the upstream repeats a `nextCursor`.
-pub async fn fetch_slice<T, E, K, F, Fut>(
+pub async fn fetch_slice<T, N, E, K, F, Fut>(
     start: Position,
     first: u32,
     max_page: u32,
     key: K,
     mut fetch: F,
-) -> Result<Slice<T>, SliceError<E>>
+    mut node: impl FnMut(&Arc<Page<T>>, usize) -> N,
+) -> Result<Slice<N>, SliceError<E>>
 where
     K: Fn(&T) -> &str,
     F: FnMut(PageRequest) -> Fut,
@@ -213,8 +237,7 @@ where
                     };
                     slice.end = after.clone();
                     slice.edges.push(SliceEdge {
-                        page: Arc::clone(&page),
-                        index,
+                        node: node(&page, index),
                         after,
                     });
                 }
@@ -257,8 +280,7 @@ where
                 let after = Position::Offset(offset + index as u64 + 1);
                 slice.end = after.clone();
                 slice.edges.push(SliceEdge {
-                    page: Arc::clone(&page),
-                    index,
+                    node: node(&page, index),
                     after,
                 });
             }
@@ -356,11 +378,24 @@ mod tests {
     }
 
     fn slice(up: &Upstream, start: Position, first: u32, legacy: bool) -> Slice<u32> {
-        run(fetch_slice(start, first, 100, id, |r| up.fetch(r, legacy))).unwrap()
+        run(fetch_slice(
+            start,
+            first,
+            100,
+            id,
+            |r| up.fetch(r, legacy),
+            item,
+        ))
+        .unwrap()
+    }
+
+    /// The node of a test edge: the item itself (a copy; its page is let go).
+    fn item(page: &Arc<Page<u32>>, index: usize) -> u32 {
+        page.items[index]
     }
 
     fn items(s: &Slice<u32>) -> Vec<u32> {
-        s.edges.iter().map(|e| *e.item()).collect()
+        s.edges.iter().map(|e| e.node).collect()
     }
 
     fn contract(legacy: bool) -> Contract {
@@ -448,6 +483,46 @@ mod tests {
         assert_eq!(s.total, Some(1000));
     }
 
+    /// Pages alive when each page of a 250-item slice is fetched, nodes made by `node`.
+    fn pages_alive_at_each_fetch<N>(node: fn(&Arc<Page<u32>>, usize) -> N) -> Vec<usize> {
+        let up = Upstream::new(1000);
+        let fetched: Mutex<Vec<std::sync::Weak<Page<u32>>>> = Mutex::default();
+        let alive = Mutex::new(Vec::new());
+        let fetch = |r| {
+            let live = fetched
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|page| page.strong_count() > 0)
+                .count();
+            alive.lock().unwrap().push(live);
+            let (up, fetched) = (&up, &fetched);
+            async move {
+                let page = up.fetch(r, false).await?;
+                fetched.lock().unwrap().push(Arc::downgrade(&page));
+                Ok::<_, String>(page)
+            }
+        };
+        let s = run(fetch_slice(
+            Contract::Cursor.start(),
+            250,
+            100,
+            id,
+            fetch,
+            node,
+        ))
+        .unwrap();
+        assert_eq!(s.edges.len(), 250);
+        alive.into_inner().unwrap()
+    }
+
+    #[test]
+    fn each_page_is_let_go_once_its_edges_are_made() {
+        assert_eq!(pages_alive_at_each_fetch(item), vec![0, 0, 0]);
+        // Nodes that keep their page keep every page of the slice.
+        assert_eq!(pages_alive_at_each_fetch(InPage::of), vec![0, 1, 2]);
+    }
+
     #[test]
     fn first_zero_returns_no_edges_but_page_info() {
         let up = Upstream::new(3);
@@ -496,6 +571,7 @@ mod tests {
                     }),
                 }))
             },
+            item,
         ));
         assert!(matches!(result, Err(SliceError::NoProgress { .. })));
     }
@@ -506,7 +582,7 @@ mod tests {
         let up = Upstream::new(100);
         let first = slice(&up, Contract::Cursor.start(), 20, false);
         let middle = first.edges[9].after.clone();
-        assert_eq!(*first.edges[9].item(), 9);
+        assert_eq!(first.edges[9].node, 9);
         up.head.lock().unwrap().extend([1000, 1001, 1002]);
         let next = slice(&up, middle, 5, false);
         assert_eq!(
@@ -528,7 +604,7 @@ mod tests {
             skip: 4,
             anchor: "gone".into(),
         };
-        let lost = run(fetch_slice(start, 2, 100, id, |r| up.fetch(r, false)));
+        let lost = run(fetch_slice(start, 2, 100, id, |r| up.fetch(r, false), item));
         assert!(matches!(lost, Err(SliceError::AnchorLost)));
     }
 
@@ -564,7 +640,7 @@ mod tests {
             let s = slice(&up, contract(legacy).start(), first, legacy);
             if let Some(edge) = s.edges.get(resume % s.edges.len().max(1)) {
                 let next = slice(&up, edge.after.clone(), first, legacy);
-                let from = *edge.item() + 1;
+                let from = edge.node + 1;
                 let expected: Vec<u32> = (from..(from + first).min(n)).collect();
                 prop_assert_eq!(items(&next), expected);
             }

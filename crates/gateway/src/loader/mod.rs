@@ -9,7 +9,8 @@
 //! the upstream allows, concurrently under the request's bound. The loader's cache makes the
 //! same key cost one upstream call per request, including a key asked for while its batch is in
 //! flight (the loader's lock is held while the batch runs, so a late load of that key waits for
-//! the batch and reads its result).
+//! the batch and reads its result). Pages of executions are the exception ([`held`]): one call
+//! while a field holds the page, freed once none does.
 //!
 //! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
 //! every field that asked), so one failing key leaves its siblings intact.
@@ -47,6 +48,10 @@ use futures::{
 use tokio::sync::Semaphore;
 
 use crate::error::{Code, Error};
+
+mod held;
+
+use held::HeldPages;
 
 /// The result of one upstream read, shared by every field that asked for it. The error is the
 /// gateway's own (the upstream's, mapped once; or a cap of this request).
@@ -522,8 +527,10 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
 }
 
 /// The DataLoaders of one request, stored in its data (GraphQL) or made per call (gRPC).
+/// Pages of executions, the bulk of what a request reads, are held only while a field uses them
+/// ([`held`]); the rest is kept by the dataloader's cache until the request ends.
 pub struct RequestLoader {
-    executions_pages: Loader<ExecutionsPage, Loaded<Page<JobExecution>>, EachBatch>,
+    executions_pages: HeldPages<ExecutionsPage, Page<JobExecution>>,
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
     jobs_pages: Loader<ListJobsRequest, Loaded<Page<Job>>, EachBatch>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
@@ -555,7 +562,7 @@ impl RequestLoader {
             projection,
         });
         Self {
-            executions_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            executions_pages: HeldPages::default(),
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             tasks_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
@@ -567,7 +574,12 @@ impl RequestLoader {
     /// A page of a job's executions.
     pub async fn executions_page(&self, key: ExecutionsPage) -> Loaded<Page<JobExecution>> {
         loaded("executions_page");
-        settle(self.executions_pages.try_load(key).await)
+        let (upstream, read) = (Arc::clone(&self.upstream), key.clone());
+        self.executions_pages
+            .load(key, move || {
+                async move { upstream.read(&read).await }.boxed()
+            })
+            .await
     }
 
     /// One execution of a job.
@@ -599,7 +611,7 @@ impl RequestLoader {
     /// fields of a new state are read anew, within the cap of one request each.
     pub async fn forget(&self) {
         self.upstream.calls.store(0, Ordering::Relaxed);
-        self.executions_pages.clear_all().await;
+        self.executions_pages.clear();
         self.executions.clear_all().await;
         self.jobs_pages.clear_all().await;
         self.jobs.clear_all().await;
@@ -609,7 +621,7 @@ impl RequestLoader {
     /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
     /// `key` in this request cost no upstream call (benchmarks and tests use this).
     pub async fn prime_executions_page(&self, key: ExecutionsPage, page: Page<JobExecution>) {
-        self.executions_pages.prime(key, Ok(Arc::new(page))).await;
+        self.executions_pages.prime(key, Arc::new(page));
     }
 
     /// To call once this request's caller has written (a create or a cancel, whatever its
@@ -619,6 +631,11 @@ impl RequestLoader {
         if let Some(in_flight) = &self.upstream.in_flight {
             in_flight.0.forget(&self.upstream.credentials);
         }
+    }
+
+    /// Pages of executions some field of this request holds right now.
+    pub fn executions_pages_held(&self) -> usize {
+        self.executions_pages.held()
     }
 
     /// Upstream calls this request made (or tried past its cap).
@@ -910,5 +927,60 @@ mod tests {
             assert!(trimmed.metadata.created_at.is_none());
             assert!(!full.tasks.is_empty() && full.metadata.created_at.is_some());
         }
+    }
+
+    /// A page is shared while a field holds it (one call for fields asking together or later)
+    /// and freed once none does; asked again after that, it is read again. An error is kept.
+    #[tokio::test]
+    async fn a_page_is_held_while_used_and_read_again_once_freed() {
+        const LIST: &str = "GET /v0/jobs/{jobId}/executions";
+        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
+            .await
+            .unwrap();
+        let client = Client::new(ClientConfig {
+            token: Some("dev-token".into()),
+            ..ClientConfig::new(emulator.base_url())
+        })
+        .unwrap();
+        let loader = RequestLoader::new(
+            client,
+            Credentials::default(),
+            8,
+            100,
+            None,
+            ExecutionProjection::ALL,
+        );
+        let page = |job: &str| ExecutionsPage {
+            job: job.to_owned(),
+            request: ListExecutionsRequest {
+                limit: Some(10),
+                ..ListExecutionsRequest::default()
+            },
+        };
+        let calls = || emulator.emulator().requests(LIST);
+        let job = "data-processing-job";
+        let (a, b) = tokio::join!(
+            loader.executions_page(page(job)),
+            loader.executions_page(page(job))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = loader.executions_page(page(job)).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &c), "still held: no second read");
+        assert_eq!((calls(), loader.executions_pages_held()), (1, 1));
+        let freed = Arc::downgrade(&a);
+        drop((a, b, c));
+        assert_eq!(freed.strong_count(), 0, "the loader does not keep it");
+        assert_eq!(loader.executions_pages_held(), 0);
+        let again = loader.executions_page(page(job)).await.unwrap();
+        assert_eq!(again.items.len(), 10);
+        assert_eq!(calls(), 2, "freed, so read again");
+        drop(again);
+        for _ in 0..2 {
+            let missing = loader.executions_page(page("no-such-job")).await;
+            assert_eq!(missing.unwrap_err().code, Code::NotFound);
+        }
+        assert_eq!(calls(), 3, "an error is kept: one call");
+        assert_eq!(loader.upstream_calls(), 3);
     }
 }

@@ -1,0 +1,296 @@
+//! Executions rendered as their page arrives, so that a connection holds one upstream page at a
+//! time however large its `first`.
+//!
+//! Left to async-graphql, a connection's nodes are resolved only once the whole connection
+//! exists: a `first: 500` connection (five upstream pages of 100) would hold all five pages
+//! until its last edge is written. When the HTTP face writes the answer
+//! ([`super::json::DirectJson`]), the executions connection instead writes each execution's JSON
+//! for every `node` / `nodes` field of its selection while the execution's page is held
+//! ([`super::pagination`]'s node function is called page by page), and the page is let go before
+//! the next is read. The edges then carry bytes ([`ExecutionNode::rendered`]), which is what the
+//! response would have held anyway.
+//!
+//! Where the walk gives up on an execution (a directive in the node's selection, a timestamp
+//! that does not parse, ...), that edge keeps its execution and the ordinary resolvers answer it
+//! as before; a selection this module cannot list completely is not rendered at all.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, Name, Positioned,
+    parser::types::{Field, FragmentDefinition, Selection, SelectionSet},
+};
+use blaxel_models::Page;
+use bytes::Bytes;
+
+use super::{
+    execution::JobExecution,
+    json::DirectJson,
+    walk::{ExecutionNode, Walk, field_address, walks},
+};
+
+/// Most `node` / `nodes` fields a connection renders its executions for: aliases of the same
+/// node under one connection are rare; past this, the nodes are resolved as usual.
+pub const MAX_NODE_FIELDS: usize = 16;
+
+/// Most selections looked at while listing them (fragments expanded): a document whose
+/// connection selection is larger is resolved as usual rather than listed at any cost.
+const MAX_VISITED: usize = 1024;
+
+/// The node fields of one executions connection and the walk that renders them.
+pub struct Prerender<'a> {
+    walk: Walk<'a>,
+    /// Each `node` / `nodes` field of the connection, fragments expanded, in document order.
+    fields: Vec<&'a Positioned<Field>>,
+}
+
+impl<'a> Prerender<'a> {
+    /// For the executions connection field `ctx` resolves: `None` when the answer is not written
+    /// as JSON by the HTTP face, the walk is off, or its node fields cannot all be listed.
+    pub fn of(ctx: &'a Context<'_>) -> Option<Self> {
+        if !walks(ctx) || !ctx.data_opt::<DirectJson>().is_some_and(|direct| direct.0) {
+            return None;
+        }
+        let mut lister = Lister {
+            fragments: &ctx.query_env.fragments,
+            fields: Vec::new(),
+            visited: 0,
+        };
+        lister.connection(&ctx.item.node.selection_set.node)?;
+        Some(Self {
+            walk: Walk::new(ctx),
+            fields: lister.fields,
+        })
+    }
+
+    /// The node of `page.items[index]`: its JSON for every node field of the connection, or the
+    /// execution itself (its page held) when the walk gives up on one of them.
+    pub fn node(
+        &self,
+        page: &Arc<Page<blaxel_models::JobExecution>>,
+        index: usize,
+    ) -> ExecutionNode {
+        let execution = JobExecution::in_page(page, index);
+        let rendered: Option<Vec<(usize, Bytes)>> = self
+            .fields
+            .iter()
+            .map(|field| {
+                let json = self
+                    .walk
+                    .render(&execution, &field.node.selection_set.node)?;
+                Some((field_address(field), json))
+            })
+            .collect();
+        match rendered {
+            Some(rendered) => ExecutionNode::rendered(rendered.into()),
+            None => ExecutionNode::model(execution),
+        }
+    }
+}
+
+/// Lists the node fields of a connection's selection set.
+struct Lister<'a> {
+    fragments: &'a std::collections::HashMap<Name, Positioned<FragmentDefinition>>,
+    fields: Vec<&'a Positioned<Field>>,
+    visited: usize,
+}
+
+impl<'a> Lister<'a> {
+    /// The `JobExecutionConnection` selection `set`: `nodes` fields, and `node` fields of its
+    /// `edges`. `None` when the listing is cut short (too many fields or selections).
+    fn connection(&mut self, set: &'a SelectionSet) -> Option<()> {
+        self.each(
+            set,
+            &mut |lister, field| match field.node.name.node.as_str() {
+                "nodes" => lister.push(field),
+                "edges" => lister.edges(&field.node.selection_set.node),
+                _ => Some(()),
+            },
+        )
+    }
+
+    /// A `JobExecutionEdge` selection `set`: its `node` fields.
+    fn edges(&mut self, set: &'a SelectionSet) -> Option<()> {
+        self.each(
+            set,
+            &mut |lister, field| match field.node.name.node.as_str() {
+                "node" => lister.push(field),
+                _ => Some(()),
+            },
+        )
+    }
+
+    fn push(&mut self, field: &'a Positioned<Field>) -> Option<()> {
+        (self.fields.len() < MAX_NODE_FIELDS).then(|| self.fields.push(field))
+    }
+
+    /// Calls `visit` with each field of `set`, fragments expanded in place. Every fragment is
+    /// followed whatever its type condition: on an object type (connections and edges implement
+    /// no interface) validation leaves only conditions that apply.
+    fn each(
+        &mut self,
+        set: &'a SelectionSet,
+        visit: &mut impl FnMut(&mut Self, &'a Positioned<Field>) -> Option<()>,
+    ) -> Option<()> {
+        for item in &set.items {
+            self.visited += 1;
+            if self.visited > MAX_VISITED {
+                return None;
+            }
+            match &item.node {
+                Selection::Field(field) => visit(self, field)?,
+                Selection::FragmentSpread(spread) => {
+                    let fragment = self.fragments.get(&spread.node.fragment_name.node)?;
+                    self.each(&fragment.node.selection_set.node, visit)?;
+                }
+                Selection::InlineFragment(inline) => {
+                    self.each(&inline.node.selection_set.node, visit)?;
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use async_graphql::Request;
+    use blaxel_emulator::{EmulatorConfig, EmulatorHandle, Fault};
+    use blaxel_models::ExecutionProjection;
+    use blaxel_transport::{Client, ClientConfig, Credentials};
+
+    use super::super::{
+        json::{DirectJson, write_response},
+        walk::UseWalk,
+    };
+    use crate::{AppState, Caller, Limits, loader::RequestLoader};
+
+    const JOB: &str = "data-processing-job";
+    const LIST: &str = "GET /v0/jobs/{jobId}/executions";
+
+    /// An emulator of 300 executions a job whose listing answers after 20 ms, and a gateway of it.
+    struct Upstream {
+        emulator: EmulatorHandle,
+        state: AppState,
+        client: Client,
+    }
+
+    async fn upstream() -> Upstream {
+        let emulator = blaxel_emulator::spawn(EmulatorConfig {
+            executions_per_job: 300,
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        emulator.emulator().set_faults(vec![Fault {
+            route: LIST.to_owned(),
+            latency_ms: Some(20),
+            ..Default::default()
+        }]);
+        let client = Client::new(ClientConfig {
+            token: Some("dev-token".into()),
+            ..ClientConfig::new(emulator.base_url())
+        })
+        .unwrap();
+        Upstream {
+            state: AppState::new(client.clone(), Limits::default(), None),
+            emulator,
+            client,
+        }
+    }
+
+    /// Answers `query` as the HTTP face writes it (`direct`) or through the ordinary resolvers;
+    /// with the most pages of executions the request held while it ran (sampled while it
+    /// waits on the upstream) and the upstream listings it cost.
+    async fn run(up: &Upstream, query: &str, direct: bool) -> (String, usize, u64) {
+        let before = up.emulator.emulator().requests(LIST);
+        let loader = Arc::new(RequestLoader::new(
+            up.client.clone(),
+            Credentials::default(),
+            8,
+            1000,
+            None,
+            ExecutionProjection::ALL,
+        ));
+        let caller = Caller {
+            workspace: "my-workspace".into(),
+            ..Caller::default()
+        };
+        let request = Request::new(query).data(caller).data(Arc::clone(&loader));
+        let request = if direct {
+            request.data(DirectJson(true))
+        } else {
+            request.data(UseWalk(false))
+        };
+        let schema = up.state.schema().clone();
+        let running = tokio::spawn(async move { schema.execute(request).await });
+        let mut most = 0;
+        while !running.is_finished() {
+            most = most.max(loader.executions_pages_held());
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let response = running.await.unwrap();
+        let mut out = Vec::new();
+        write_response(&mut out, &response).unwrap();
+        let calls = up.emulator.emulator().requests(LIST) - before;
+        (String::from_utf8(out).unwrap(), most, calls)
+    }
+
+    /// `first: 250` reads three upstream pages: rendered as they arrive, no page is held while
+    /// the next is read, and the answer is the resolvers' byte for byte (which hold each page
+    /// until the connection is written: two while the third is read).
+    #[tokio::test]
+    async fn a_large_first_holds_one_page_at_a_time() {
+        let up = upstream().await;
+        let query = format!(
+            "{{ jobExecutions(jobName: \"{JOB}\", first: 250) {{ totalCount \
+             edges {{ cursor node {{ id status metadata {{ createdAt }} stats {{ total }} }} }} \
+             pageInfo {{ hasNextPage endCursor }} }} }}"
+        );
+        let (streamed, streamed_most, streamed_calls) = run(&up, &query, true).await;
+        let (resolved, resolved_most, resolved_calls) = run(&up, &query, false).await;
+        assert!(!streamed.contains("\"errors\""), "{streamed}");
+        assert_eq!(streamed.matches("\"cursor\"").count(), 250);
+        assert_eq!(streamed, resolved);
+        assert_eq!((streamed_calls, resolved_calls), (3, 3));
+        assert_eq!(streamed_most, 0, "each page let go before the next is read");
+        assert_eq!(
+            resolved_most, 2,
+            "the sampling sees pages held when they are"
+        );
+    }
+
+    /// Node fields reached through fragments on the connection and its edges, aliased, under
+    /// directives, or selected with a directive inside (which the walk leaves to the resolvers)
+    /// answer as the resolvers do.
+    #[tokio::test]
+    async fn every_way_to_reach_a_node_answers_like_the_resolvers() {
+        let up = upstream().await;
+        let fragments = "fragment C on JobExecutionConnection { edges { ...G } nodes { id } } \
+                         fragment G on JobExecutionEdge { cursor node { id status } }";
+        let selections = [
+            ("...C", fragments),
+            (
+                "... on JobExecutionConnection { a: edges { b: node { id } } } x: nodes { metadata { id } }",
+                "",
+            ),
+            (
+                "edges @include(if: true) { node { id } } nodes @skip(if: true) { id }",
+                "",
+            ),
+            ("edges { node { id status @include(if: true) } }", ""),
+            ("edges { ... { node { stats { total } } } } totalCount", ""),
+        ];
+        for (selection, fragments) in selections {
+            let query = format!(
+                "{{ jobExecutions(jobName: \"{JOB}\", first: 30) {{ {selection} }} }} {fragments}"
+            );
+            let (direct, _, _) = run(&up, &query, true).await;
+            let (resolved, _, _) = run(&up, &query, false).await;
+            assert!(!direct.contains("\"errors\""), "{selection}: {direct}");
+            assert_eq!(direct, resolved, "{selection}");
+        }
+    }
+}
