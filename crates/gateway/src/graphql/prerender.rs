@@ -161,9 +161,12 @@ mod tests {
     use blaxel_models::ExecutionProjection;
     use blaxel_transport::{Client, ClientConfig, Credentials};
 
-    use super::super::{
-        json::{DirectJson, write_response},
-        walk::UseWalk,
+    use super::{
+        super::{
+            json::{DirectJson, write_response},
+            walk::UseWalk,
+        },
+        Lister, MAX_NODE_FIELDS, MAX_VISITED, Selection,
     };
     use crate::{AppState, Caller, Limits, loader::RequestLoader};
 
@@ -262,6 +265,66 @@ mod tests {
         );
     }
 
+    /// The node fields a connection's selection reaches, by their response keys, or `None`.
+    fn listed(document: &str) -> Option<Vec<String>> {
+        let document = async_graphql::parser::parse_query(document).unwrap();
+        let fragments = document.fragments.clone();
+        let (_, operation) = document.operations.iter().next().unwrap();
+        let Selection::Field(root) = &operation.node.selection_set.node.items[0].node else {
+            panic!("a field first");
+        };
+        let mut lister = Lister {
+            fragments: &fragments,
+            fields: Vec::new(),
+            visited: 0,
+        };
+        lister.connection(&root.node.selection_set.node)?;
+        Some(
+            lister
+                .fields
+                .iter()
+                .map(|field| field.node.response_key().node.to_string())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn every_node_field_is_listed_through_fragments_and_aliases() {
+        let document = "{ c { a: nodes { id } edges { cursor n: node { id } } ...C \
+                        ... on JobExecutionConnection { edges { ... { node { status } } } } } } \
+                        fragment C on JobExecutionConnection { pageInfo { hasNextPage } edges { ...E } } \
+                        fragment E on JobExecutionEdge { m: node { id } }";
+        assert_eq!(
+            listed(document).unwrap(),
+            ["a", "n", "m", "node"],
+            "document order, fragments in place"
+        );
+        assert_eq!(
+            listed("{ c { totalCount } }").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Too many node fields, or a selection that expands past the bound (a fragment bomb under
+    /// the connection, were the limits raised to let it run), is not listed: the connection is
+    /// resolved as usual, and listing it costs at most the bound.
+    #[test]
+    fn a_connection_past_the_bounds_is_left_to_the_resolvers() {
+        let many: String = (0..=MAX_NODE_FIELDS)
+            .map(|i| format!("n{i}: nodes {{ id }} "))
+            .collect();
+        assert_eq!(listed(&format!("{{ c {{ {many} }} }}")), None);
+        let mut bomb = String::from("{ c { ...F0 } }");
+        for level in 0..12 {
+            let next = level + 1;
+            bomb.push_str(&format!(
+                " fragment F{level} on JobExecutionConnection {{ ...F{next} ...F{next} ...F{next} ...F{next} }}"
+            ));
+        }
+        bomb.push_str(" fragment F12 on JobExecutionConnection { totalCount }");
+        assert_eq!(listed(&bomb), None, "4^12 selections: cut at {MAX_VISITED}");
+    }
+
     /// Node fields reached through fragments on the connection and its edges, aliased, under
     /// directives, or selected with a directive inside (which the walk leaves to the resolvers)
     /// answer as the resolvers do.
@@ -282,6 +345,14 @@ mod tests {
             ),
             ("edges { node { id status @include(if: true) } }", ""),
             ("edges { ... { node { stats { total } } } } totalCount", ""),
+            // Past MAX_NODE_FIELDS: resolved as usual.
+            (
+                "a: nodes { id } b: nodes { id } c: nodes { id } d: nodes { id } \
+                 e: nodes { id } f: nodes { id } g: nodes { id } h: nodes { id } \
+                 i: nodes { id } j: nodes { id } k: nodes { id } l: nodes { id } \
+                 m: nodes { id } n: nodes { id } o: nodes { id } p: nodes { id } q: nodes { id }",
+                "",
+            ),
         ];
         for (selection, fragments) in selections {
             let query = format!(
