@@ -6,9 +6,9 @@
 //! until its last edge is written. When the HTTP face writes the answer
 //! ([`super::json::DirectJson`]), the executions connection instead writes each execution's JSON
 //! for every `node` / `nodes` field of its selection while the execution's page is held
-//! ([`super::pagination`]'s node function is called page by page), and the page is let go before
-//! the next is read. The edges then carry bytes ([`ExecutionNode::rendered`]), which is what the
-//! response would have held anyway.
+//! ([`crate::pagination::fetch_slice`] calls its node function page by page), and the page is
+//! let go before the next is read. The edges then carry bytes ([`ExecutionNode::rendered`]),
+//! which is what the response would have held anyway.
 //!
 //! Where the walk gives up on an execution (a directive in the node's selection, a timestamp
 //! that does not parse, ...), that edge keeps its execution and the ordinary resolvers answer it

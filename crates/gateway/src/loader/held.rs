@@ -1,8 +1,9 @@
 //! The pages a request has read, held only while one of its fields still uses them.
 //!
 //! The `dataloader` crate's cache keeps every value until the request ends: a request reading
-//! 100 pages held all 100 until its answer was written. Pages of executions are the bulk of what
-//! a request reads, so their loader keeps them by [`Weak`] reference instead: a page asked for
+//! 100 pages held all 100 until its answer was written. Pages (of executions above all) are the
+//! bulk of what a request reads, so their loaders keep them by [`Weak`] reference instead: a
+//! page asked for
 //! again while a field still holds it (aliases, the same connection under two parents resolved
 //! together) is shared and costs no call; once every field that read it is done (its executions
 //! written, see [`crate::graphql::prerender`]), it is freed, and a field that asks for it after

@@ -9,8 +9,8 @@
 //! the upstream allows, concurrently under the request's bound. The loader's cache makes the
 //! same key cost one upstream call per request, including a key asked for while its batch is in
 //! flight (the loader's lock is held while the batch runs, so a late load of that key waits for
-//! the batch and reads its result). Pages of executions are the exception ([`held`]): one call
-//! while a field holds the page, freed once none does.
+//! the batch and reads its result). Pages of listings are the exception (`loader/held.rs`): one
+//! call while a field holds the page, freed once none does.
 //!
 //! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
 //! every field that asked), so one failing key leaves its siblings intact.
@@ -527,14 +527,15 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
 }
 
 /// The DataLoaders of one request, stored in its data (GraphQL) or made per call (gRPC).
-/// Pages of executions, the bulk of what a request reads, are held only while a field uses them
-/// ([`held`]); the rest is kept by the dataloader's cache until the request ends.
+/// Pages (of executions, jobs and tasks), the bulk of what a request reads, are held only while
+/// a field uses them (`loader/held.rs`); single executions and jobs are kept by the dataloader's
+/// cache until the request ends.
 pub struct RequestLoader {
     executions_pages: HeldPages<ExecutionsPage, Page<JobExecution>>,
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
-    jobs_pages: Loader<ListJobsRequest, Loaded<Page<Job>>, EachBatch>,
+    jobs_pages: HeldPages<ListJobsRequest, Page<Job>>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
-    tasks_pages: Loader<TasksPage, Loaded<Page<JobExecutionTask>>, EachBatch>,
+    tasks_pages: HeldPages<TasksPage, Page<JobExecutionTask>>,
     upstream: Arc<Upstream>,
 }
 
@@ -564,8 +565,8 @@ impl RequestLoader {
         Self {
             executions_pages: HeldPages::default(),
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
-            jobs_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
-            tasks_pages: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
+            jobs_pages: HeldPages::default(),
+            tasks_pages: HeldPages::default(),
             jobs: Loader::new(JobsBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             upstream: up,
         }
@@ -574,8 +575,14 @@ impl RequestLoader {
     /// A page of a job's executions.
     pub async fn executions_page(&self, key: ExecutionsPage) -> Loaded<Page<JobExecution>> {
         loaded("executions_page");
+        self.held(&self.executions_pages, key).await
+    }
+
+    /// The page of `key`, through `pages`: the one a field holds, the read in flight, or a new
+    /// read under the request's bound and cap.
+    async fn held<K: Read>(&self, pages: &HeldPages<K, K::Value>, key: K) -> Loaded<K::Value> {
         let (upstream, read) = (Arc::clone(&self.upstream), key.clone());
-        self.executions_pages
+        pages
             .load(key, move || {
                 async move { upstream.read(&read).await }.boxed()
             })
@@ -591,7 +598,7 @@ impl RequestLoader {
     /// A page of the workspace's jobs.
     pub async fn jobs_page(&self, request: ListJobsRequest) -> Loaded<Page<Job>> {
         loaded("jobs_page");
-        settle(self.jobs_pages.try_load(request).await)
+        self.held(&self.jobs_pages, request).await
     }
 
     /// One job by name.
@@ -603,7 +610,7 @@ impl RequestLoader {
     /// A page of an execution's tasks.
     pub async fn tasks_page(&self, key: TasksPage) -> Loaded<Page<JobExecutionTask>> {
         loaded("tasks_page");
-        settle(self.tasks_pages.try_load(key).await)
+        self.held(&self.tasks_pages, key).await
     }
 
     /// Forgets every answer: the next load of any key calls the upstream again, and the cap on
@@ -613,9 +620,9 @@ impl RequestLoader {
         self.upstream.calls.store(0, Ordering::Relaxed);
         self.executions_pages.clear();
         self.executions.clear_all().await;
-        self.jobs_pages.clear_all().await;
+        self.jobs_pages.clear();
         self.jobs.clear_all().await;
-        self.tasks_pages.clear_all().await;
+        self.tasks_pages.clear();
     }
 
     /// Stores `page` as the answer to `key`, as if the upstream had sent it: later loads of
