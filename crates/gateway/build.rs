@@ -27,11 +27,27 @@ fn main() -> Result<(), Box<dyn Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
-    // 2. Generate: messages and both the server and the client (the client is the crate other
-    //    Rust services link). Well-known types map to prost-types.
+    // 2. Generate the messages and the clients (the client is the crate other Rust services
+    //    link). Well-known types map to prost-types.
+    tonic_prost_build::configure()
+        .build_server(false)
+        .build_client(true)
+        .compile_fds(compiler.file_descriptor_set())?;
+
+    // 3. Generate the servers over those messages, except the answer of `ListJobExecutions`:
+    //    the server sends a wire type that may carry the answer already encoded, shared by
+    //    identical calls in flight (`crate::grpc::wire`). The most specific extern path wins.
+    let servers = out.join("server");
+    fs::create_dir_all(&servers)?;
     tonic_prost_build::configure()
         .build_server(true)
-        .build_client(true)
+        .build_client(false)
+        .out_dir(&servers)
+        .extern_path(".blaxel.jobs.v1", "crate::grpc::proto")
+        .extern_path(
+            ".blaxel.jobs.v1.ListJobExecutionsResponse",
+            "crate::grpc::wire::ListJobExecutionsResponse",
+        )
         .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod interop;
 mod live;
 mod reads;
 mod serving;
+mod sharing;
 
 use std::{net::SocketAddr, time::Duration};
 

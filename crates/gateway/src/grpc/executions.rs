@@ -1,20 +1,20 @@
 //! `blaxel.jobs.v1.JobExecutionService` over the core.
 
-use std::pin::Pin;
+use std::{pin::Pin, sync::Arc, time::Duration};
 
-use futures::Stream;
+use bytes::Bytes;
+use futures::{FutureExt as _, Stream};
+use prost::Message as _;
+use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::{
-    GrpcFace, ListArgs,
-    args::parse_name,
-    convert, deadline,
-    proto::{self, job_execution_service_server::JobExecutionService},
-    status::Failure,
+    Call, GrpcFace, ListArgs, args::parse_name, convert, deadline, proto,
+    server::job_execution_service_server::JobExecutionService, status::Failure, wire,
 };
 use crate::{
     error::Error,
-    loader::ExecutionRef,
+    loader::{ExecutionRef, ListCall},
     pagination::{JobExecutionTasks, JobExecutions},
 };
 
@@ -27,30 +27,92 @@ pub const EXECUTION_NAME: &str = "jobs/{job}/executions/{id}";
 pub type ExecutionStream =
     Pin<Box<dyn Stream<Item = Result<proto::JobExecution, Status>> + Send + 'static>>;
 
+impl GrpcFace {
+    /// One page of `ListJobExecutions` within `budget`.
+    async fn list_executions(
+        &self,
+        call: &Call,
+        budget: Duration,
+        request: &proto::ListJobExecutionsRequest,
+    ) -> Result<proto::ListJobExecutionsResponse, Failure> {
+        let [job] = parse_name("parent", &request.parent, "jobs/{job}")?;
+        let args = ListArgs {
+            page_size: request.page_size,
+            page_token: &request.page_token,
+            order_by: &request.order_by,
+            query: &request.query,
+        };
+        let page = self
+            .list_within(
+                call,
+                budget,
+                &JobExecutions { job },
+                args,
+                convert::execution,
+            )
+            .await?;
+        Ok(proto::ListJobExecutionsResponse {
+            job_executions: page.items,
+            next_page_token: page.next_page_token,
+            total_size: page.total_size,
+            total_size_is_partial: page.total_size_is_partial,
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl JobExecutionService for GrpcFace {
     async fn list_job_executions(
         &self,
         request: Request<proto::ListJobExecutionsRequest>,
-    ) -> Result<Response<proto::ListJobExecutionsResponse>, Status> {
-        let call = self.call(&request).await?;
-        let req = request.get_ref();
-        let [job] = parse_name("parent", &req.parent, "jobs/{job}")?;
-        let args = ListArgs {
-            page_size: req.page_size,
-            page_token: &req.page_token,
-            order_by: &req.order_by,
-            query: &req.query,
+    ) -> Result<Response<wire::ListJobExecutionsResponse>, Status> {
+        let call = Arc::new(self.call(&request).await?);
+        let started = Instant::now();
+        let request = request.into_inner();
+        let Some(in_flight) = self.in_flight() else {
+            let page = self.list_executions(&call, call.budget, &request).await?;
+            return Ok(Response::new(wire::ListJobExecutionsResponse::Message(
+                page,
+            )));
         };
-        let page = self
-            .list(&call, &JobExecutions { job }, args, convert::execution)
-            .await?;
-        Ok(Response::new(proto::ListJobExecutionsResponse {
-            job_executions: page.items,
-            next_page_token: page.next_page_token,
-            total_size: page.total_size,
-            total_size_is_partial: page.total_size_is_partial,
-        }))
+        let key = ListCall {
+            parent: request.parent.clone(),
+            page_size: request.page_size,
+            page_token: request.page_token.clone(),
+            order_by: request.order_by.clone(),
+            query: request.query.clone(),
+        };
+        let execute = {
+            let (face, call, request) = (self.clone(), Arc::clone(&call), request.clone());
+            async move {
+                let page = face.list_executions(&call, call.budget, &request).await?;
+                Ok(Bytes::from(page.encode_to_vec()))
+            }
+            .boxed()
+        };
+        let shared = in_flight.share_list_call(call.caller.credentials.clone(), key, execute);
+        let Ok((answer, joined)) = tokio::time::timeout(call.budget, shared).await else {
+            return Err(deadline::exceeded(call.budget).into());
+        };
+        match answer {
+            Ok(encoded) => Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
+                encoded,
+            ))),
+            // The flight of another call ran out of that call's deadline: this one has time
+            // left, so it reads on its own within what is left (never cut by a shorter deadline).
+            Err(status)
+                if joined
+                    && status.code() == tonic::Code::DeadlineExceeded
+                    && started.elapsed() < call.budget =>
+            {
+                let left = call.budget.saturating_sub(started.elapsed());
+                let page = self.list_executions(&call, left, &request).await?;
+                Ok(Response::new(wire::ListJobExecutionsResponse::Message(
+                    page,
+                )))
+            }
+            Err(status) => Err(status),
+        }
     }
 
     async fn get_job_execution(

@@ -3,11 +3,8 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    GrpcFace, ListArgs,
-    args::parse_name,
-    convert, deadline,
-    proto::{self, job_service_server::JobService},
-    status::Failure,
+    GrpcFace, ListArgs, args::parse_name, convert, deadline, proto,
+    server::job_service_server::JobService, status::Failure,
 };
 use crate::{error::Error, pagination::Jobs};
 

@@ -44,6 +44,7 @@ pub mod mapping;
 pub mod serve;
 pub mod status;
 mod watch;
+pub mod wire;
 mod write;
 
 use std::{sync::Arc, time::Duration};
@@ -62,7 +63,7 @@ use crate::{
     pagination::Contract,
 };
 
-/// Messages, services and clients generated from `schema/proto/blaxel/jobs/v1/*.proto`.
+/// Messages and clients generated from `schema/proto/blaxel/jobs/v1/*.proto`.
 #[allow(missing_docs, clippy::all, rust_2018_idioms)]
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/blaxel.jobs.v1.rs"));
@@ -70,6 +71,13 @@ pub mod proto {
     /// The encoded `FileDescriptorSet` of the protos and their imports (server reflection).
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/blaxel_jobs_v1.bin"));
+}
+
+/// The services' servers generated from the same protos, over [`proto`]'s messages and
+/// [`wire`]'s answers.
+#[allow(missing_docs, clippy::all, rust_2018_idioms)]
+pub mod server {
+    include!(concat!(env!("OUT_DIR"), "/server/blaxel.jobs.v1.rs"));
 }
 
 /// The gRPC services over the core: implements `JobExecutionService` and `JobService`. Cheap to
@@ -153,6 +161,11 @@ impl GrpcFace {
         &self.inner.client
     }
 
+    /// Reads and answers in flight across calls (`--upstream-dedupe`), shared with GraphQL.
+    pub(crate) fn in_flight(&self) -> Option<&InFlight> {
+        self.inner.in_flight.as_ref()
+    }
+
     /// A call's caller (a malformed credential header is UNAUTHENTICATED, a malformed workspace
     /// INVALID_ARGUMENT), its fresh loaders and its budget.
     /// Waits, within the call's budget, for the caller's turn (see [`crate::fairness`]); the
@@ -224,6 +237,19 @@ impl GrpcFace {
         args: ListArgs<'_>,
         convert: impl Fn(&L::Item) -> T,
     ) -> Result<ProtoPage<T>, Failure> {
+        self.list_within(call, call.budget, listing, args, convert)
+            .await
+    }
+
+    /// [`GrpcFace::list`] within `budget` (what is left of the call's budget).
+    pub(crate) async fn list_within<L: crate::pagination::Listing, T>(
+        &self,
+        call: &Call,
+        budget: Duration,
+        listing: &L,
+        args: ListArgs<'_>,
+        convert: impl Fn(&L::Item) -> T,
+    ) -> Result<ProtoPage<T>, Failure> {
         let sort = args::order_by(args.order_by)?;
         let page = args::page_args(
             args.page_size,
@@ -231,7 +257,7 @@ impl GrpcFace {
             args.query,
             self.inner.limits.max_first,
         )?;
-        deadline::within(call.budget, call.page(self, listing, &page, sort, convert)).await
+        deadline::within(budget, call.page(self, listing, &page, sort, convert)).await
     }
 }
 

@@ -18,9 +18,9 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{info, warn};
 
 use super::{
-    GrpcFace,
-    proto::{
-        self, job_execution_service_server::JobExecutionServiceServer,
+    GrpcFace, proto,
+    server::{
+        job_execution_service_server::JobExecutionServiceServer,
         job_service_server::JobServiceServer,
     },
 };

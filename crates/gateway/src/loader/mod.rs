@@ -21,7 +21,8 @@
 //! answer, so N callers asking for one page at once cost one upstream call. The key is the whole
 //! upstream request (route, path, query) plus the credential: callers with different
 //! credentials never share a call. Nothing is kept once the call answers (no cache). The same
-//! map shares whole GraphQL query operations in flight ([`InFlight::share_operation`]).
+//! map shares whole GraphQL query operations in flight ([`InFlight::share_operation`]) and
+//! whole gRPC `ListJobExecutions` answers, encoded ([`InFlight::share_list_call`]).
 
 use std::{
     collections::HashMap,
@@ -292,6 +293,7 @@ struct InFlightMaps {
     jobs_pages: Flights<ListJobsRequest, Page<Job>>,
     tasks_pages: Flights<TasksPage, Page<JobExecutionTask>>,
     operations: Flights<Operation, async_graphql::Response>,
+    list_calls: Flights<ListCall, CallAnswer>,
 }
 
 impl InFlightMaps {
@@ -301,6 +303,7 @@ impl InFlightMaps {
         self.jobs_pages.forget(credentials);
         self.tasks_pages.forget(credentials);
         self.operations.forget(credentials);
+        self.list_calls.forget(credentials);
     }
 }
 
@@ -316,7 +319,56 @@ pub struct Operation {
     pub variables: String,
 }
 
+/// A gRPC `ListJobExecutions` call, by its arguments: two calls with the same credential and the
+/// same key get the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListCall {
+    /// `parent`: `jobs/{job}`.
+    pub parent: String,
+    /// `page_size`.
+    pub page_size: i32,
+    /// `page_token`.
+    pub page_token: String,
+    /// `order_by`.
+    pub order_by: String,
+    /// `query`.
+    pub query: String,
+}
+
+/// A gRPC call's answer as the server sends it: the encoded response message, or its status.
+pub type CallAnswer = Result<bytes::Bytes, tonic::Status>;
+
 impl InFlight {
+    /// Runs `execute`, the `ListJobExecutions` call `key` of a caller with `credentials`, or
+    /// joins the same call of that caller already in flight and answers its answer: the encoded
+    /// message, written as it is to every call (`--upstream-dedupe`). Like operations, not
+    /// joined after the caller's own write. The flight runs within the deadline of the call
+    /// that started it: the answer comes with true when this call joined another's flight (a
+    /// joiner with more time left than that call may then read on its own, see
+    /// `grpc::executions`).
+    pub async fn share_list_call(
+        &self,
+        credentials: Credentials,
+        key: ListCall,
+        execute: BoxFuture<'static, CallAnswer>,
+    ) -> (CallAnswer, bool) {
+        let mut joined = true;
+        let shared = self
+            .0
+            .list_calls
+            .run((credentials, ExecutionProjection::ALL, key), || {
+                joined = false;
+                execute.map(|answer| Ok(Arc::new(answer))).boxed()
+            })
+            .await;
+        let answer = match shared {
+            Ok(answer) => CallAnswer::clone(&answer),
+            // The flight never fails: it answers the call's answer, errors included.
+            Err(error) => Err(tonic::Status::internal(error.message.clone())),
+        };
+        (answer, joined)
+    }
+
     /// Runs `execute`, the query operation `key` of a caller with `credentials`, or joins the
     /// same operation of that caller already in flight and answers a copy of its response
     /// (`--upstream-dedupe`: N identical queries at once run once). Mutations are never shared,
