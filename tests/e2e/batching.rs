@@ -131,3 +131,54 @@ async fn few_job_lookups_are_one_get_each() {
     assert_eq!(env.upstream("GET /v0/jobs/{jobId}"), 2);
     assert_eq!(env.upstream("GET /v0/jobs"), 0);
 }
+
+/// Two operations of a batch read the same 200 executions at two depths (the second under a job
+/// lookup, so after the first is written): the pages are read once, and the batch fits a cap of
+/// 3 upstream calls (1 lookup + 2 pages) as it did when the dataloader kept every page.
+#[tokio::test]
+async fn a_batch_reading_the_same_pages_twice_reads_them_once() {
+    let env = Env::with(
+        emulator_config(250),
+        blaxel_gateway::Config {
+            max_upstream_calls: 3,
+            ..options()
+        },
+    )
+    .await;
+    // The lookup answers after the listing: the second operation asks once the first is written.
+    env.emulator.emulator().set_faults(vec![
+        blaxel_emulator::Fault {
+            route: LIST_EXECUTIONS.to_owned(),
+            latency_ms: Some(20),
+            ..Default::default()
+        },
+        blaxel_emulator::Fault {
+            route: "GET /v0/jobs/{jobId}".to_owned(),
+            latency_ms: Some(120),
+            ..Default::default()
+        },
+    ]);
+    env.reset();
+    let selection = "first: 200) { totalCount pageInfo { hasNextPage endCursor } }";
+    let batch = json!([
+        {"query": format!("{{ jobExecutions(jobName: \"data-processing-job\", {selection} }}")},
+        {"query": format!("{{ job(name: \"data-processing-job\") {{ executions({selection} }} }}")},
+    ]);
+    let answers: serde_json::Value = env
+        .http
+        .post(&env.gateway.url)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = answers.as_array().unwrap();
+    assert!(answers.iter().all(|a| a["errors"].is_null()), "{answers:?}");
+    assert_eq!(
+        answers[0]["data"]["jobExecutions"],
+        answers[1]["data"]["job"]["executions"]
+    );
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 2);
+}

@@ -208,15 +208,28 @@ mod tests {
     /// with the most pages of executions the request held while it ran (sampled while it
     /// waits on the upstream) and the upstream listings it cost.
     async fn run(up: &Upstream, query: &str, direct: bool) -> (String, usize, u64) {
+        run_keeping(up, query, direct, 0).await
+    }
+
+    /// [`run`] with a loader that keeps `kept` items of pages to the request's end.
+    async fn run_keeping(
+        up: &Upstream,
+        query: &str,
+        direct: bool,
+        kept: usize,
+    ) -> (String, usize, u64) {
         let before = up.emulator.emulator().requests(LIST);
-        let loader = Arc::new(RequestLoader::new(
-            up.client.clone(),
-            Credentials::default(),
-            8,
-            1000,
-            None,
-            ExecutionProjection::ALL,
-        ));
+        let loader = Arc::new(
+            RequestLoader::new(
+                up.client.clone(),
+                Credentials::default(),
+                8,
+                1000,
+                None,
+                ExecutionProjection::ALL,
+            )
+            .keeping(kept),
+        );
         let caller = Caller {
             workspace: "my-workspace".into(),
             ..Caller::default()
@@ -263,6 +276,38 @@ mod tests {
             resolved_most, 2,
             "the sampling sees pages held when they are"
         );
+    }
+
+    /// The same executions under two parents, the second asked once the first connection is
+    /// written (the job lookup answers after the listing): one upstream call with the default
+    /// kept items, whether the executions are rendered as they arrive or resolved.
+    #[tokio::test]
+    async fn the_same_page_under_two_parents_costs_one_call() {
+        let up = upstream().await;
+        up.emulator.emulator().set_faults(vec![
+            Fault {
+                route: LIST.to_owned(),
+                latency_ms: Some(20),
+                ..Default::default()
+            },
+            Fault {
+                route: "GET /v0/jobs/{jobId}".to_owned(),
+                latency_ms: Some(80),
+                ..Default::default()
+            },
+        ]);
+        let query = format!(
+            "{{ a: jobExecutions(jobName: \"{JOB}\", first: 3) {{ nodes {{ id }} }} \
+             job(name: \"{JOB}\") {{ executions(first: 3) {{ nodes {{ id }} }} }} }}"
+        );
+        let kept = crate::loader::KEPT_ITEMS;
+        let (direct, _, direct_calls) = run_keeping(&up, &query, true, kept).await;
+        let (resolved, _, resolved_calls) = run_keeping(&up, &query, false, kept).await;
+        assert!(!direct.contains("\"errors\""), "{direct}");
+        assert_eq!(direct, resolved);
+        assert_eq!((direct_calls, resolved_calls), (1, 1));
+        // Keeping nothing, the page is freed once written and read again.
+        assert_eq!(run_keeping(&up, &query, true, 0).await.2, 2);
     }
 
     /// The node fields a connection's selection reaches, by their response keys, or `None`.

@@ -16,8 +16,13 @@
 use std::{
     collections::HashMap,
     hash::Hash,
-    sync::{Arc, Mutex, PoisonError, Weak},
+    sync::{
+        Arc, Mutex, PoisonError, Weak,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
+
+use blaxel_models::Page;
 
 use futures::{
     FutureExt as _,
@@ -26,22 +31,51 @@ use futures::{
 
 use super::Loaded;
 
+/// Items of pages a request keeps to its end (two full pages of executions): enough for the
+/// documents of a dashboard or a page walk to read each page once, small enough that a request
+/// reading thousands of items holds its pages only while it writes them.
+pub const KEPT_ITEMS: usize = 200;
+
+/// What is left of a request's [`KEPT_ITEMS`], shared by its kinds of pages.
+#[derive(Debug)]
+pub(super) struct KeptItems(AtomicUsize);
+
+impl KeptItems {
+    pub(super) fn new(items: usize) -> Self {
+        Self(AtomicUsize::new(items))
+    }
+
+    /// Takes `items` from what is left: false, and nothing taken, when fewer are left.
+    fn take(&self, items: usize) -> bool {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(items)
+            })
+            .is_ok()
+    }
+
+    /// Starts over with `items`.
+    pub(super) fn reset(&self, items: usize) {
+        self.0.store(items, Ordering::Relaxed);
+    }
+}
 /// What a request knows of one key.
 enum Slot<V> {
     /// Being read: later asks wait for this read.
     Reading(Shared<BoxFuture<'static, Loaded<V>>>),
     /// Read: the page, while a field still holds it.
     Held(Weak<V>),
-    /// An error, or a primed page: kept until the request ends.
+    /// A page within the request's kept items, an error, or a primed page: kept until the
+    /// request ends.
     Kept(Loaded<V>),
 }
 
-/// The pages of one kind a request has read, by key.
-pub(super) struct HeldPages<K, V> {
-    slots: Mutex<HashMap<K, Slot<V>>>,
+/// The pages of one kind (items `T`) a request has read, by key.
+pub(super) struct HeldPages<K, T> {
+    slots: Mutex<HashMap<K, Slot<Page<T>>>>,
 }
 
-impl<K, V> Default for HeldPages<K, V> {
+impl<K, T> Default for HeldPages<K, T> {
     fn default() -> Self {
         Self {
             slots: Mutex::default(),
@@ -49,14 +83,16 @@ impl<K, V> Default for HeldPages<K, V> {
     }
 }
 
-impl<K: Eq + Hash + Clone, V: Send + Sync + 'static> HeldPages<K, V> {
-    /// The page of `key`: the one a field still holds, the read in flight, or a new read made by
-    /// `read`.
+impl<K: Eq + Hash + Clone, T: Send + Sync + 'static> HeldPages<K, T> {
+    /// The page of `key`: the one kept or still held by a field, the read in flight, or a new
+    /// read made by `read`. A page read is kept to the end when its items fit in what is left of
+    /// `kept`, else held only while used.
     pub(super) async fn load(
         &self,
         key: K,
-        read: impl FnOnce() -> BoxFuture<'static, Loaded<V>>,
-    ) -> Loaded<V> {
+        kept: &KeptItems,
+        read: impl FnOnce() -> BoxFuture<'static, Loaded<Page<T>>>,
+    ) -> Loaded<Page<T>> {
         let flight = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             let reading = match slots.get(&key) {
@@ -82,8 +118,8 @@ impl<K: Eq + Hash + Clone, V: Send + Sync + 'static> HeldPages<K, V> {
             && reading.ptr_eq(&flight)
         {
             let settled = match &answer {
-                Ok(page) => Slot::Held(Arc::downgrade(page)),
-                Err(_) => Slot::Kept(answer.clone()),
+                Ok(page) if !kept.take(page.items.len()) => Slot::Held(Arc::downgrade(page)),
+                _ => Slot::Kept(answer.clone()),
             };
             slots.insert(key, settled);
         }
@@ -91,7 +127,7 @@ impl<K: Eq + Hash + Clone, V: Send + Sync + 'static> HeldPages<K, V> {
     }
 
     /// Stores `page` as the answer to `key` until the request ends.
-    pub(super) fn prime(&self, key: K, page: Arc<V>) {
+    pub(super) fn prime(&self, key: K, page: Arc<Page<T>>) {
         self.lock().insert(key, Slot::Kept(Ok(page)));
     }
 
@@ -112,7 +148,7 @@ impl<K: Eq + Hash + Clone, V: Send + Sync + 'static> HeldPages<K, V> {
             .count()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Slot<V>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Slot<Page<T>>>> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

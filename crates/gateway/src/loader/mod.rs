@@ -52,7 +52,8 @@ use crate::error::{Code, Error};
 
 mod held;
 
-use held::HeldPages;
+pub use held::KEPT_ITEMS;
+use held::{HeldPages, KeptItems};
 
 /// The result of one upstream read, shared by every field that asked for it. The error is the
 /// gateway's own (the upstream's, mapped once; or a cap of this request).
@@ -583,11 +584,14 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
 /// a field uses them (`loader/held.rs`); single executions and jobs are kept by the dataloader's
 /// cache until the request ends.
 pub struct RequestLoader {
-    executions_pages: HeldPages<ExecutionsPage, Page<JobExecution>>,
+    executions_pages: HeldPages<ExecutionsPage, JobExecution>,
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
-    jobs_pages: HeldPages<ListJobsRequest, Page<Job>>,
+    jobs_pages: HeldPages<ListJobsRequest, Job>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
-    tasks_pages: HeldPages<TasksPage, Page<JobExecutionTask>>,
+    tasks_pages: HeldPages<TasksPage, JobExecutionTask>,
+    /// Items of pages this request still keeps to its end (see [`KEPT_ITEMS`]).
+    kept: KeptItems,
+    kept_items: usize,
     upstream: Arc<Upstream>,
 }
 
@@ -619,6 +623,8 @@ impl RequestLoader {
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs_pages: HeldPages::default(),
             tasks_pages: HeldPages::default(),
+            kept: KeptItems::new(KEPT_ITEMS),
+            kept_items: KEPT_ITEMS,
             jobs: Loader::new(JobsBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             upstream: up,
         }
@@ -632,10 +638,14 @@ impl RequestLoader {
 
     /// The page of `key`, through `pages`: the one a field holds, the read in flight, or a new
     /// read under the request's bound and cap.
-    async fn held<K: Read>(&self, pages: &HeldPages<K, K::Value>, key: K) -> Loaded<K::Value> {
+    async fn held<K: Read<Value = Page<T>>, T: Send + Sync + 'static>(
+        &self,
+        pages: &HeldPages<K, T>,
+        key: K,
+    ) -> Loaded<Page<T>> {
         let (upstream, read) = (Arc::clone(&self.upstream), key.clone());
         pages
-            .load(key, move || {
+            .load(key, &self.kept, move || {
                 async move { upstream.read(&read).await }.boxed()
             })
             .await
@@ -670,6 +680,7 @@ impl RequestLoader {
     /// fields of a new state are read anew, within the cap of one request each.
     pub async fn forget(&self) {
         self.upstream.calls.store(0, Ordering::Relaxed);
+        self.kept.reset(self.kept_items);
         self.executions_pages.clear();
         self.executions.clear_all().await;
         self.jobs_pages.clear();
@@ -692,7 +703,16 @@ impl RequestLoader {
         }
     }
 
-    /// Pages of executions some field of this request holds right now.
+    /// The same loaders keeping at most `items` items of pages to the request's end (default
+    /// [`KEPT_ITEMS`]; tests use 0 to see pages go as soon as they are used).
+    #[must_use]
+    pub fn keeping(mut self, items: usize) -> Self {
+        self.kept = KeptItems::new(items);
+        self.kept_items = items;
+        self
+    }
+
+    /// Pages of executions this request holds right now (kept, or held by some field).
     pub fn executions_pages_held(&self) -> usize {
         self.executions_pages.held()
     }
@@ -988,6 +1008,53 @@ mod tests {
         }
     }
 
+    /// Within the request's kept items, a page stays when no field holds it: asked again later
+    /// (the same executions under two parents), it costs no call. A page past them goes.
+    #[tokio::test]
+    async fn pages_within_the_kept_items_stay_to_the_end() {
+        const LIST: &str = "GET /v0/jobs/{jobId}/executions";
+        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
+            .await
+            .unwrap();
+        let client = Client::new(ClientConfig {
+            token: Some("dev-token".into()),
+            ..ClientConfig::new(emulator.base_url())
+        })
+        .unwrap();
+        let loader = RequestLoader::new(
+            client,
+            Credentials::default(),
+            8,
+            100,
+            None,
+            ExecutionProjection::ALL,
+        )
+        .keeping(15);
+        let page = |limit: u32| ExecutionsPage {
+            job: "data-processing-job".to_owned(),
+            request: ListExecutionsRequest {
+                limit: Some(limit),
+                ..ListExecutionsRequest::default()
+            },
+        };
+        let calls = || emulator.emulator().requests(LIST);
+        for _ in 0..3 {
+            let kept = loader.executions_page(page(10)).await.unwrap();
+            assert_eq!(kept.items.len(), 10);
+        }
+        assert_eq!(calls(), 1, "10 items fit in 15: kept, one call");
+        for _ in 0..2 {
+            let past = loader.executions_page(page(6)).await.unwrap();
+            assert_eq!(past.items.len(), 6);
+        }
+        assert_eq!(calls(), 3, "6 more do not fit: freed after use, read again");
+        assert_eq!(loader.executions_pages_held(), 1);
+        loader.forget().await;
+        loader.executions_page(page(6)).await.unwrap();
+        loader.executions_page(page(6)).await.unwrap();
+        assert_eq!(calls(), 4, "forget starts the kept items over");
+    }
+
     /// A page is shared while a field holds it (one call for fields asking together or later)
     /// and freed once none does; asked again after that, it is read again. An error is kept.
     #[tokio::test]
@@ -1008,7 +1075,8 @@ mod tests {
             100,
             None,
             ExecutionProjection::ALL,
-        );
+        )
+        .keeping(0);
         let page = |job: &str| ExecutionsPage {
             job: job.to_owned(),
             request: ListExecutionsRequest {
