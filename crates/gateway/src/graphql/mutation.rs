@@ -110,8 +110,8 @@ impl Mutation {
                 ctx.data_unchecked::<Client>(),
                 ctx.data_unchecked::<Caller>(),
             );
+            let _written = writing(ctx);
             let created = write::create_execution(client, caller, &job_name, create).await;
-            after_write(ctx);
             let created = created.map_err(to_graphql)?;
             Ok(Some(JobExecution::single(created.execution.into())))
         };
@@ -135,8 +135,8 @@ impl Mutation {
                 ctx.data_unchecked::<Client>(),
                 ctx.data_unchecked::<Caller>(),
             );
+            let _written = writing(ctx);
             let execution = write::cancel_execution(client, caller, &job_name, &id).await;
-            after_write(ctx);
             let execution = execution.map_err(to_graphql)?;
             Ok(Some(JobExecution::single(execution.into())))
         };
@@ -144,10 +144,9 @@ impl Mutation {
     }
 }
 
-/// Reads of this caller in flight are not joined after its write (see
-/// [`RequestLoader::after_write`]).
-fn after_write(ctx: &Context<'_>) {
-    if let Some(loader) = ctx.data_opt::<std::sync::Arc<RequestLoader>>() {
-        loader.after_write();
-    }
+/// Reads of this caller in flight are not joined after its write, however the write ends (see
+/// [`RequestLoader::writing`]).
+fn writing<'a>(ctx: &'a Context<'_>) -> Option<crate::loader::Writing<'a>> {
+    ctx.data_opt::<std::sync::Arc<RequestLoader>>()
+        .map(|loader| loader.writing())
 }

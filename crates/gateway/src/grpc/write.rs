@@ -36,9 +36,9 @@ pub(super) async fn create(
         memory: req.memory_mb,
         allow_queue: req.allow_queue,
     };
+    let _written = call.loader.writing();
     let created = deadline::within(call.budget, async {
         let created = create_execution(face.client(), &call.caller, job, create).await;
-        call.loader.after_write();
         created.map_err(|e| Failure::from(e).resource(super::jobs::JOB_TYPE, &req.parent))
     })
     .await?;
@@ -54,9 +54,9 @@ pub(super) async fn cancel(
     let call = face.call(&request).await?;
     let name = &request.get_ref().name;
     let [job, id] = parse_name("name", name, EXECUTION_NAME)?;
+    let _written = call.loader.writing();
     let execution = deadline::within(call.budget, async {
         let execution = cancel_execution(face.client(), &call.caller, job, id).await;
-        call.loader.after_write();
         execution.map_err(|e| Failure::from(e).resource(EXECUTION_TYPE, name))
     })
     .await?;

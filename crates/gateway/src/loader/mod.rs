@@ -703,6 +703,12 @@ impl RequestLoader {
         }
     }
 
+    /// [`RequestLoader::after_write`] when the guard is dropped: take it before a write, so that
+    /// it runs however the write ends (answered, failed, cut by a deadline, or its caller gone).
+    pub fn writing(&self) -> Writing<'_> {
+        Writing(self)
+    }
+
     /// The same loaders keeping at most `items` items of pages to the request's end (default
     /// [`KEPT_ITEMS`]; tests use 0 to see pages go as soon as they are used).
     #[must_use]
@@ -720,6 +726,15 @@ impl RequestLoader {
     /// Upstream calls this request made (or tried past its cap).
     pub fn upstream_calls(&self) -> u64 {
         self.upstream.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// A write in progress of a request (see [`RequestLoader::writing`]).
+pub struct Writing<'a>(&'a RequestLoader);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.after_write();
     }
 }
 
@@ -931,7 +946,8 @@ mod tests {
         assert_eq!(emulator.emulator().requests(GET_EXECUTION), 3);
         assert!(in_flight.0.executions.map.lock().unwrap().is_empty());
 
-        // After a write of this credential, a read does not join the flight that left before.
+        // After a write of this credential, a read does not join the flight that left before,
+        // also when the write was cut before it answered (its deadline, its caller gone).
         let (before, writer, after) = (
             loader("dev-token"),
             loader("dev-token"),
@@ -943,7 +959,11 @@ mod tests {
         };
         let write_then_read = async {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            writer.after_write();
+            let cut_write = async {
+                let _written = writer.writing();
+                std::future::pending::<()>().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(5), cut_write).await;
             assert!(after.execution(key()).await.is_ok());
         };
         tokio::join!(reads, write_then_read);
