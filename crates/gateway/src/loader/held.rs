@@ -1,13 +1,16 @@
-//! The pages a request has read, held only while one of its fields still uses them.
+//! The pages a request has read: kept to its end while it has read few items, then held only
+//! while one of its fields still uses them.
 //!
 //! The `dataloader` crate's cache keeps every value until the request ends: a request reading
 //! 100 pages held all 100 until its answer was written. Pages (of executions above all) are the
-//! bulk of what a request reads, so their loaders keep them by [`Weak`] reference instead: a
-//! page asked for
-//! again while a field still holds it (aliases, the same connection under two parents resolved
-//! together) is shared and costs no call; once every field that read it is done (its executions
-//! written, see [`crate::graphql::prerender`]), it is freed, and a field that asks for it after
-//! that reads it again (counted against the request's cap like any call).
+//! bulk of what a request reads. So a request keeps its pages to the end only up to a budget of
+//! items ([`KEPT_ITEMS`], shared by every kind of page): within it, a page asked for again by a
+//! later field (the same executions under `jobExecutions` and under `job(name:)`, or in two
+//! operations of a batch) costs no call, as with the dataloader's cache. Past it, pages are held
+//! by [`Weak`] reference: a page asked for again while a field still holds it (aliases, fields
+//! resolved together) is shared and costs no call; once every field that read it is done (its
+//! executions written, see [`crate::graphql::prerender`]), it is freed, and a field that asks for
+//! it after that reads it again (counted against the request's cap like any call).
 //!
 //! Reads in flight are shared as in the dataloader: a key asked while its read runs waits for
 //! that read. Errors are kept (a failing key answers the same error to every field, without a
@@ -23,7 +26,6 @@ use std::{
 };
 
 use blaxel_models::Page;
-
 use futures::{
     FutureExt as _,
     future::{BoxFuture, Shared},
@@ -59,6 +61,7 @@ impl KeptItems {
         self.0.store(items, Ordering::Relaxed);
     }
 }
+
 /// What a request knows of one key.
 enum Slot<V> {
     /// Being read: later asks wait for this read.

@@ -9,8 +9,9 @@
 //! the upstream allows, concurrently under the request's bound. The loader's cache makes the
 //! same key cost one upstream call per request, including a key asked for while its batch is in
 //! flight (the loader's lock is held while the batch runs, so a late load of that key waits for
-//! the batch and reads its result). Pages of listings are the exception (`loader/held.rs`): one
-//! call while a field holds the page, freed once none does.
+//! the batch and reads its result). Pages of listings are the exception (`loader/held.rs`): kept
+//! to the end within the request's first [`KEPT_ITEMS`] items, later ones one call while a field
+//! holds the page and freed once none does.
 //!
 //! Results are per key: an upstream error is stored as that key's value (an `Arc`, shared by
 //! every field that asked), so one failing key leaves its siblings intact.
@@ -580,9 +581,10 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
 }
 
 /// The DataLoaders of one request, stored in its data (GraphQL) or made per call (gRPC).
-/// Pages (of executions, jobs and tasks), the bulk of what a request reads, are held only while
-/// a field uses them (`loader/held.rs`); single executions and jobs are kept by the dataloader's
-/// cache until the request ends.
+/// Pages (of executions, jobs and tasks), the bulk of what a request reads, are kept to the end
+/// within its first [`KEPT_ITEMS`] items and later ones held only while a field uses them
+/// (`loader/held.rs`); single executions and jobs are kept by the dataloader's cache until the
+/// request ends.
 pub struct RequestLoader {
     executions_pages: HeldPages<ExecutionsPage, JobExecution>,
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
