@@ -118,16 +118,7 @@ async fn batches() {
     // The same operation three times shares the batch's loaders: 41 calls, not 123.
     let heavy = |first: u32| json!({"query": format!("{{ jobs(first: 40) {{ nodes {{ executions(first: {first}) {{ nodes {{ id }} }} }} }} }}")});
     let same = vec![heavy(1), heavy(1), heavy(1)];
-    let answers: Value = env
-        .http
-        .post(&env.gateway.url)
-        .json(&same)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answers: Value = env.batch(&Value::from(same)).await;
     assert!(
         answers
             .as_array()
@@ -140,16 +131,7 @@ async fn batches() {
     env.reset();
     // Three distinct operations of 41 calls each (each under 100): 123 in all, past the cap.
     let batch = vec![heavy(1), heavy(2), heavy(3)];
-    let answers: Value = env
-        .http
-        .post(&env.gateway.url)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answers: Value = env.batch(&Value::from(batch)).await;
     let calls = env.emulator.emulator().stats().total;
     assert!(
         calls <= 100,

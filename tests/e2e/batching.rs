@@ -164,16 +164,7 @@ async fn a_batch_reading_the_same_pages_twice_reads_them_once() {
         {"query": format!("{{ jobExecutions(jobName: \"data-processing-job\", {selection} }}")},
         {"query": format!("{{ job(name: \"data-processing-job\") {{ executions({selection} }} }}")},
     ]);
-    let answers: serde_json::Value = env
-        .http
-        .post(&env.gateway.url)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answers = env.batch(&batch).await;
     let answers = answers.as_array().unwrap();
     assert!(answers.iter().all(|a| a["errors"].is_null()), "{answers:?}");
     assert_eq!(

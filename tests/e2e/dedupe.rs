@@ -1,7 +1,7 @@
 //! `--upstream-dedupe`: identical upstream reads in flight at once are shared across requests
 //! with the same credential (token and workspace), never across credentials.
 
-use blaxel_emulator::{EmulatorConfig, Fault};
+use blaxel_emulator::Fault;
 use blaxel_gateway::Config;
 use serde_json::{Value, json};
 
@@ -17,14 +17,7 @@ const QUERY: &str = r#"query($job: String!) {
 /// burst arrives while the first call is in flight.
 async fn slow_env(dedupe: bool) -> Env {
     let env = Env::with(
-        EmulatorConfig {
-            tokens: vec![
-                ("dev-token".into(), "my-workspace".into()),
-                ("other-token".into(), "my-workspace".into()),
-            ],
-            executions_per_job: 30,
-            ..EmulatorConfig::default()
-        },
+        two_tokens_config(30),
         Config {
             upstream_dedupe: dedupe,
             ..options()

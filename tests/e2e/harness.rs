@@ -138,6 +138,19 @@ impl Env {
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_as(query, variables, &[]).await
     }
+
+    /// POSTs `operations`, a JSON array (a batch), and returns the answer's JSON.
+    pub async fn batch(&self, operations: &Value) -> Value {
+        self.http
+            .post(&self.gateway.url)
+            .json(operations)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 /// POSTs a GraphQL query to `url`.
@@ -209,6 +222,19 @@ pub fn codes(resp: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Two tokens of one workspace (`dev-token`, `other-token`), 3 jobs of `n` executions: callers
+/// that see the same data with different credentials.
+pub fn two_tokens_config(n: usize) -> EmulatorConfig {
+    EmulatorConfig {
+        tokens: vec![
+            ("dev-token".into(), "my-workspace".into()),
+            ("other-token".into(), "my-workspace".into()),
+        ],
+        executions_per_job: n,
+        ..EmulatorConfig::default()
+    }
 }
 
 /// The emulator config most tests use: one workspace, 3 jobs of `n` executions.

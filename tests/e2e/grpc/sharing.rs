@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use blaxel_emulator::{EmulatorConfig, Fault};
+use blaxel_emulator::Fault;
 use blaxel_gateway::{
     Config,
     grpc::proto::{ListJobExecutionsRequest, ListJobExecutionsResponse},
@@ -12,19 +12,12 @@ use blaxel_gateway::{
 use tonic::{Code, Status};
 
 use super::{GrpcEnv, JOB, assert_status, request};
-use crate::harness::{LIST_EXECUTIONS, options};
+use crate::harness::{LIST_EXECUTIONS, options, two_tokens_config};
 
 /// Two tokens of one workspace, and a listing that answers after `latency_ms`.
 async fn slow_env(latency_ms: u64, dedupe: bool) -> GrpcEnv {
     let env = GrpcEnv::with(
-        EmulatorConfig {
-            tokens: vec![
-                ("dev-token".into(), "my-workspace".into()),
-                ("other-token".into(), "my-workspace".into()),
-            ],
-            executions_per_job: 30,
-            ..EmulatorConfig::default()
-        },
+        two_tokens_config(30),
         Config {
             upstream_dedupe: dedupe,
             ..options()

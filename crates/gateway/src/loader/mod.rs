@@ -775,22 +775,27 @@ mod tests {
         }
     }
 
-    /// The default emulator, answering `route` after 300 ms, and a client of it with the demo
-    /// token.
-    async fn slow_emulator(route: &str) -> (blaxel_emulator::EmulatorHandle, Client) {
+    /// The default emulator and a client of it with the demo token.
+    async fn emulator() -> (blaxel_emulator::EmulatorHandle, Client) {
         let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
             .await
             .unwrap();
-        emulator.emulator().set_faults(vec![Fault {
-            route: route.to_owned(),
-            latency_ms: Some(300),
-            ..Default::default()
-        }]);
         let client = Client::new(ClientConfig {
             token: Some("dev-token".into()),
             ..ClientConfig::new(emulator.base_url())
         })
         .unwrap();
+        (emulator, client)
+    }
+
+    /// [`emulator`], answering `route` after 300 ms.
+    async fn slow_emulator(route: &str) -> (blaxel_emulator::EmulatorHandle, Client) {
+        let (emulator, client) = emulator().await;
+        emulator.emulator().set_faults(vec![Fault {
+            route: route.to_owned(),
+            latency_ms: Some(300),
+            ..Default::default()
+        }]);
         (emulator, client)
     }
 
@@ -1035,14 +1040,7 @@ mod tests {
     #[tokio::test]
     async fn pages_within_the_kept_items_stay_to_the_end() {
         const LIST: &str = "GET /v0/jobs/{jobId}/executions";
-        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
-            .await
-            .unwrap();
-        let client = Client::new(ClientConfig {
-            token: Some("dev-token".into()),
-            ..ClientConfig::new(emulator.base_url())
-        })
-        .unwrap();
+        let (emulator, client) = emulator().await;
         let loader = RequestLoader::new(
             client,
             Credentials::default(),
@@ -1082,14 +1080,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_is_held_while_used_and_read_again_once_freed() {
         const LIST: &str = "GET /v0/jobs/{jobId}/executions";
-        let emulator = blaxel_emulator::spawn(EmulatorConfig::default())
-            .await
-            .unwrap();
-        let client = Client::new(ClientConfig {
-            token: Some("dev-token".into()),
-            ..ClientConfig::new(emulator.base_url())
-        })
-        .unwrap();
+        let (emulator, client) = emulator().await;
         let loader = RequestLoader::new(
             client,
             Credentials::default(),
