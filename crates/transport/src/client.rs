@@ -241,11 +241,30 @@ impl Client {
         req: &ListExecutionsRequest,
         projection: ExecutionProjection,
     ) -> Result<Page<JobExecution>, Error> {
+        self.list_job_executions_seeded(creds, job, req, projection)
+            .await
+    }
+
+    /// [`Client::list_job_executions`], each execution decoded by `seed` (given each item's
+    /// JSON, from serde_json's deserializer over the response body).
+    ///
+    /// # Errors
+    /// As [`Client::list_job_executions`]; a seed's error is [`Error::InvalidPayload`].
+    pub async fn list_job_executions_seeded<S, T>(
+        &self,
+        creds: &Credentials,
+        job: &str,
+        req: &ListExecutionsRequest,
+        seed: S,
+    ) -> Result<Page<T>, Error>
+    where
+        S: for<'de> serde::de::DeserializeSeed<'de, Value = T> + Clone,
+    {
         check_segment("job name", job)?;
         let query = req.to_query()?;
         let path = ["jobs", job, "executions"];
         let call = Call::get(Route::ListJobExecutions, &path, query);
-        self.send_seeded(creds, call, PageSeed(projection)).await
+        self.send_seeded(creds, call, PageSeed(seed)).await
     }
 
     /// `GET /jobs/{jobId}/executions/{executionId}` (GetJobExecution).

@@ -30,12 +30,12 @@ pub fn execution(e: &m::JobExecution) -> proto::JobExecution {
         state: status.map_or(proto::JobExecutionState::Unspecified, execution_state) as i32,
         raw_state: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
         cluster: md.cluster.clone().unwrap_or_default(),
-        create_time: timestamp(&md.created_at),
-        start_time: timestamp(&md.started_at),
-        complete_time: timestamp(&md.completed_at),
-        update_time: timestamp(&md.updated_at),
-        delete_time: timestamp(&md.deleted_at),
-        expire_time: timestamp(&md.expired_at),
+        create_time: timestamp(md.created_at.as_deref()),
+        start_time: timestamp(md.started_at.as_deref()),
+        complete_time: timestamp(md.completed_at.as_deref()),
+        update_time: timestamp(md.updated_at.as_deref()),
+        delete_time: timestamp(md.deleted_at.as_deref()),
+        expire_time: timestamp(md.expired_at.as_deref()),
         spec: Some(execution_spec(&e.spec)),
         stats: e.stats.as_ref().map(|s| proto::JobExecutionStats {
             cancelled: s.cancelled,
@@ -91,13 +91,12 @@ pub fn execution_state(s: &m::JobExecutionStatus) -> proto::JobExecutionState {
     }
 }
 
-/// A task as a proto message.
-pub fn task(t: &m::JobExecutionTask) -> proto::JobExecutionTask {
+/// The proto state of an upstream task status (`UNSPECIFIED` and unknown values are
+/// UNSPECIFIED; `raw_state` keeps the text).
+pub fn task_state(s: &m::JobExecutionTaskStatus) -> proto::JobExecutionTaskState {
     use m::JobExecutionTaskStatus as S;
     use proto::JobExecutionTaskState as P;
-    let md = t.metadata.clone().unwrap_or_default();
-    let spec = t.spec.clone().unwrap_or_default();
-    let state = t.status.as_ref().map_or(P::Unspecified, |s| match s {
+    match s {
         S::Pending => P::Pending,
         S::Reconciling => P::Reconciling,
         S::Failed => P::Failed,
@@ -105,22 +104,34 @@ pub fn task(t: &m::JobExecutionTask) -> proto::JobExecutionTask {
         S::Running => P::Running,
         S::Cancelled => P::Cancelled,
         S::Unspecified | S::Unknown(_) => P::Unspecified,
-    });
+    }
+}
+
+/// A task as a proto message.
+pub fn task(t: &m::JobExecutionTask) -> proto::JobExecutionTask {
+    let md = t.metadata.as_ref();
+    let spec = t.spec.as_ref();
+    let state = t
+        .status
+        .as_ref()
+        .map_or(proto::JobExecutionTaskState::Unspecified, task_state);
     proto::JobExecutionTask {
-        name: md.name.unwrap_or_default(),
+        name: md.and_then(|md| md.name.clone()).unwrap_or_default(),
         state: state as i32,
         raw_state: t
             .status
             .as_ref()
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
-        create_time: timestamp(&md.created_at),
-        schedule_time: timestamp(&md.scheduled_at),
-        start_time: timestamp(&md.started_at),
-        complete_time: timestamp(&md.completed_at),
-        update_time: timestamp(&md.updated_at),
-        max_retries: spec.max_retries,
-        timeout: spec.timeout.as_deref().and_then(duration_text),
+        create_time: md.and_then(|md| timestamp(md.created_at.as_deref())),
+        schedule_time: md.and_then(|md| timestamp(md.scheduled_at.as_deref())),
+        start_time: md.and_then(|md| timestamp(md.started_at.as_deref())),
+        complete_time: md.and_then(|md| timestamp(md.completed_at.as_deref())),
+        update_time: md.and_then(|md| timestamp(md.updated_at.as_deref())),
+        max_retries: spec.and_then(|spec| spec.max_retries),
+        timeout: spec
+            .and_then(|spec| spec.timeout.as_deref())
+            .and_then(duration_text),
         conditions: t
             .conditions
             .iter()
@@ -147,8 +158,8 @@ pub fn job(j: &m::Job) -> proto::Job {
         display_name: text(&md.display_name),
         workspace: text(&md.workspace),
         labels: md.labels.as_ref().map(|l| l.0.clone()).unwrap_or_default(),
-        create_time: timestamp(&md.created_at),
-        update_time: timestamp(&md.updated_at),
+        create_time: timestamp(md.created_at.as_deref()),
+        update_time: timestamp(md.updated_at.as_deref()),
         creator: text(&md.created_by),
         updater: text(&md.updated_by),
         external_id: text(&md.external_id),
@@ -196,7 +207,7 @@ pub fn job(j: &m::Job) -> proto::Job {
                 message: text(&e.message),
                 revision: text(&e.revision),
                 canary_revision: text(&e.canary_revision),
-                time: timestamp(&e.time),
+                time: timestamp(e.time.as_deref()),
             })
             .collect(),
     }
@@ -305,8 +316,8 @@ fn json(v: &prost_types::Value) -> serde_json::Value {
 }
 
 /// An RFC 3339 text as a `Timestamp`; unset when absent or unreadable.
-fn timestamp(raw: &Option<String>) -> Option<Timestamp> {
-    let at = m::parse_timestamp(raw.as_deref()?).ok()?;
+pub fn timestamp(raw: Option<&str>) -> Option<Timestamp> {
+    let at = m::parse_timestamp(raw?).ok()?;
     Some(Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
@@ -314,7 +325,7 @@ fn timestamp(raw: &Option<String>) -> Option<Timestamp> {
 }
 
 /// Whole seconds as a `Duration`.
-fn seconds(secs: i64) -> Duration {
+pub fn seconds(secs: i64) -> Duration {
     Duration {
         seconds: secs,
         nanos: 0,

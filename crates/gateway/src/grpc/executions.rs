@@ -4,18 +4,22 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures::{FutureExt as _, Stream};
-use prost::Message as _;
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::{
-    Call, GrpcFace, ListArgs, args::parse_name, convert, deadline, proto,
-    server::job_execution_service_server::JobExecutionService, status::Failure, wire,
+    Call, GrpcFace, ListArgs,
+    args::parse_name,
+    convert, deadline, proto,
+    server::job_execution_service_server::JobExecutionService,
+    status::Failure,
+    transcode::{self, EncodedExecution},
+    wire,
 };
 use crate::{
     error::Error,
     loader::{ExecutionRef, ListCall},
-    pagination::{JobExecutionTasks, JobExecutions},
+    pagination::{EncodedJobExecutions, JobExecutionTasks},
 };
 
 /// The resource type of executions in `ResourceInfo`.
@@ -28,13 +32,14 @@ pub type ExecutionStream =
     Pin<Box<dyn Stream<Item = Result<proto::JobExecution, Status>> + Send + 'static>>;
 
 impl GrpcFace {
-    /// One page of `ListJobExecutions` within `budget`.
+    /// One page of `ListJobExecutions` within `budget`, encoded: each execution is read from the
+    /// upstream page straight into its protobuf encoding ([`super::transcode`]).
     async fn list_executions(
         &self,
         call: &Call,
         budget: Duration,
         request: &proto::ListJobExecutionsRequest,
-    ) -> Result<proto::ListJobExecutionsResponse, Failure> {
+    ) -> Result<Bytes, Failure> {
         let [job] = parse_name("parent", &request.parent, "jobs/{job}")?;
         let args = ListArgs {
             page_size: request.page_size,
@@ -46,17 +51,17 @@ impl GrpcFace {
             .list_within(
                 call,
                 budget,
-                &JobExecutions { job },
+                &EncodedJobExecutions { job },
                 args,
-                convert::execution,
+                |e: &EncodedExecution| e.bytes.clone(),
             )
             .await?;
-        Ok(proto::ListJobExecutionsResponse {
-            job_executions: page.items,
-            next_page_token: page.next_page_token,
-            total_size: page.total_size,
-            total_size_is_partial: page.total_size_is_partial,
-        })
+        Ok(transcode::list_response(
+            &page.items,
+            page.next_page_token,
+            page.total_size,
+            page.total_size_is_partial,
+        ))
     }
 }
 
@@ -71,7 +76,7 @@ impl JobExecutionService for GrpcFace {
         let request = request.into_inner();
         let Some(in_flight) = self.in_flight() else {
             let page = self.list_executions(&call, call.budget, &request).await?;
-            return Ok(Response::new(wire::ListJobExecutionsResponse::Message(
+            return Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
                 page,
             )));
         };
@@ -84,11 +89,7 @@ impl JobExecutionService for GrpcFace {
         };
         let execute = {
             let (face, call, request) = (self.clone(), Arc::clone(&call), request.clone());
-            async move {
-                let page = face.list_executions(&call, call.budget, &request).await?;
-                Ok(Bytes::from(page.encode_to_vec()))
-            }
-            .boxed()
+            async move { Ok(face.list_executions(&call, call.budget, &request).await?) }.boxed()
         };
         let shared = in_flight.share_list_call(call.caller.credentials.clone(), key, execute);
         let Ok((answer, joined)) = tokio::time::timeout(call.budget, shared).await else {
@@ -107,7 +108,7 @@ impl JobExecutionService for GrpcFace {
             {
                 let left = call.budget.saturating_sub(started.elapsed());
                 let page = self.list_executions(&call, left, &request).await?;
-                Ok(Response::new(wire::ListJobExecutionsResponse::Message(
+                Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
                     page,
                 )))
             }

@@ -49,7 +49,10 @@ use futures::{
 };
 use tokio::sync::Semaphore;
 
-use crate::error::{Code, Error};
+use crate::{
+    error::{Code, Error},
+    grpc::transcode::{EncodedExecution, ExecutionSeed},
+};
 
 mod held;
 
@@ -83,6 +86,11 @@ pub struct ExecutionsPage {
     /// The upstream request (cursor or offset, limit, sort, `q`).
     pub request: ListExecutionsRequest,
 }
+
+/// A page of a job's executions as the gRPC face answers it: each execution read straight into
+/// its protobuf encoding ([`crate::grpc::transcode`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EncodedExecutionsPage(pub ExecutionsPage);
 
 /// One execution: `GET /jobs/{job}/executions/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -291,6 +299,7 @@ impl std::fmt::Debug for InFlight {
 #[derive(Default)]
 struct InFlightMaps {
     executions_pages: Flights<ExecutionsPage, Page<JobExecution>>,
+    encoded_executions_pages: Flights<EncodedExecutionsPage, Page<EncodedExecution>>,
     executions: Flights<ExecutionRef, JobExecution>,
     jobs_pages: Flights<ListJobsRequest, Page<Job>>,
     tasks_pages: Flights<TasksPage, Page<JobExecutionTask>>,
@@ -301,6 +310,7 @@ struct InFlightMaps {
 impl InFlightMaps {
     fn forget(&self, credentials: &Credentials) {
         self.executions_pages.forget(credentials);
+        self.encoded_executions_pages.forget(credentials);
         self.executions.forget(credentials);
         self.jobs_pages.forget(credentials);
         self.tasks_pages.forget(credentials);
@@ -458,6 +468,25 @@ impl Read for ExecutionsPage {
     }
 }
 
+impl Read for EncodedExecutionsPage {
+    type Value = Page<EncodedExecution>;
+
+    async fn read(
+        &self,
+        client: &Client,
+        creds: &Credentials,
+        _: ExecutionProjection,
+    ) -> Result<Self::Value, UpstreamError> {
+        client
+            .list_job_executions_seeded(creds, &self.0.job, &self.0.request, ExecutionSeed)
+            .await
+    }
+
+    fn flights(maps: &InFlightMaps) -> &Flights<Self, Self::Value> {
+        &maps.encoded_executions_pages
+    }
+}
+
 impl Read for ExecutionRef {
     type Value = JobExecution;
 
@@ -587,6 +616,7 @@ impl BatchFn<String, Loaded<Job>> for JobsBatch {
 /// request ends.
 pub struct RequestLoader {
     executions_pages: HeldPages<ExecutionsPage, JobExecution>,
+    encoded_executions_pages: HeldPages<EncodedExecutionsPage, EncodedExecution>,
     executions: Loader<ExecutionRef, Loaded<JobExecution>, EachBatch>,
     jobs_pages: HeldPages<ListJobsRequest, Job>,
     jobs: Loader<String, Loaded<Job>, JobsBatch>,
@@ -622,6 +652,7 @@ impl RequestLoader {
         });
         Self {
             executions_pages: HeldPages::default(),
+            encoded_executions_pages: HeldPages::default(),
             executions: Loader::new(EachBatch(Arc::clone(&up))).with_yield_count(YIELD_COUNT),
             jobs_pages: HeldPages::default(),
             tasks_pages: HeldPages::default(),
@@ -636,6 +667,15 @@ impl RequestLoader {
     pub async fn executions_page(&self, key: ExecutionsPage) -> Loaded<Page<JobExecution>> {
         loaded("executions_page");
         self.held(&self.executions_pages, key).await
+    }
+
+    /// A page of a job's executions, each as its protobuf encoding (the gRPC face).
+    pub async fn encoded_executions_page(
+        &self,
+        key: EncodedExecutionsPage,
+    ) -> Loaded<Page<EncodedExecution>> {
+        loaded("encoded_executions_page");
+        self.held(&self.encoded_executions_pages, key).await
     }
 
     /// The page of `key`, through `pages`: the one a field holds, the read in flight, or a new
@@ -684,6 +724,7 @@ impl RequestLoader {
         self.upstream.calls.store(0, Ordering::Relaxed);
         self.kept.reset(self.kept_items);
         self.executions_pages.clear();
+        self.encoded_executions_pages.clear();
         self.executions.clear_all().await;
         self.jobs_pages.clear();
         self.jobs.clear_all().await;

@@ -17,7 +17,8 @@ use super::{
 use crate::{
     caller::Caller,
     error::Error,
-    loader::{ExecutionsPage, RequestLoader, TasksPage},
+    grpc::transcode::EncodedExecution,
+    loader::{EncodedExecutionsPage, ExecutionsPage, RequestLoader, TasksPage},
 };
 
 /// A listing the gateway pages: what its cursors are bound to and how one upstream page loads.
@@ -170,16 +171,57 @@ impl Listing for JobExecutions<'_> {
         query: &str,
     ) -> Result<Arc<Page<JobExecution>>, Arc<Error>> {
         loader
-            .executions_page(ExecutionsPage {
-                job: self.job.to_owned(),
-                request: ListExecutionsRequest {
-                    limit: Some(page.limit),
-                    cursor: page.cursor,
-                    sort: Some(sort),
-                    q: (!query.is_empty()).then(|| query.to_owned()),
-                    offset: page.offset,
-                },
-            })
+            .executions_page(self.page_key(page, sort, query))
+            .await
+    }
+}
+
+impl JobExecutions<'_> {
+    /// The upstream request of one page.
+    fn page_key(&self, page: PageRequest, sort: PaginationSort, query: &str) -> ExecutionsPage {
+        ExecutionsPage {
+            job: self.job.to_owned(),
+            request: ListExecutionsRequest {
+                limit: Some(page.limit),
+                cursor: page.cursor,
+                sort: Some(sort),
+                q: (!query.is_empty()).then(|| query.to_owned()),
+                offset: page.offset,
+            },
+        }
+    }
+}
+
+/// A job's executions as the gRPC face lists them, each read straight into its protobuf
+/// encoding: the same upstream pages, cursors and page tokens as [`JobExecutions`].
+pub struct EncodedJobExecutions<'a> {
+    /// Job name.
+    pub job: &'a str,
+}
+
+impl Listing for EncodedJobExecutions<'_> {
+    type Item = EncodedExecution;
+    const NAME: &'static str = JobExecutions::NAME;
+    const MAX_PAGE: u32 = JobExecutions::MAX_PAGE;
+
+    fn scope(&self) -> &str {
+        self.job
+    }
+
+    fn id(item: &EncodedExecution) -> &str {
+        &item.id
+    }
+
+    async fn load(
+        &self,
+        loader: &RequestLoader,
+        page: PageRequest,
+        sort: PaginationSort,
+        query: &str,
+    ) -> Result<Arc<Page<EncodedExecution>>, Arc<Error>> {
+        let key = JobExecutions { job: self.job }.page_key(page, sort, query);
+        loader
+            .encoded_executions_page(EncodedExecutionsPage(key))
             .await
     }
 }

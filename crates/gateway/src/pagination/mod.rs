@@ -20,7 +20,8 @@ use blaxel_models::ApiVersion;
 pub use args::{ArgsError, DEFAULT_FIRST, PageArgs};
 pub use cursor::{Binding, CursorError, Position};
 pub use listing::{
-    JobExecutionTasks, JobExecutions, Jobs, Listing, PaginateError, Paginated, paginate,
+    EncodedJobExecutions, JobExecutionTasks, JobExecutions, Jobs, Listing, PaginateError,
+    Paginated, paginate,
 };
 pub use slice::{InPage, PageRequest, Slice, SliceEdge, SliceError, fetch_slice};
 
