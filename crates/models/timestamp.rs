@@ -23,6 +23,12 @@ pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     }
 }
 
+/// True when `raw` is `YYYY-MM-DDTHH:MM:SSZ` with every field in range: the form chrono writes
+/// for a UTC instant in whole seconds, which a reader can pass on as it is.
+pub fn is_canonical_timestamp(raw: &str) -> bool {
+    raw.len() == 20 && common_shape(raw.as_bytes()).is_some()
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|±HH:MM)` with every field in range (seconds 0..=59), else
 /// `None` (chrono then reads what RFC 3339 also allows: `t`, a space, leap seconds, long
 /// fractions, or fails).

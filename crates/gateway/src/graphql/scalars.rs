@@ -58,44 +58,11 @@ fn normalise(raw: &str) -> Result<DateTime, chrono::ParseError> {
 }
 
 /// True when `s` is exactly what chrono would print for it, `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole
-/// seconds, a real date of the proleptic Gregorian calendar), so chrono would accept it.
-/// Checked byte by byte; anything else (a leap second, other offsets, fractions, lowercase,
-/// whitespace, an invalid date) is `false` and goes through chrono.
+/// seconds, a real date of the proleptic Gregorian calendar), so chrono would accept it
+/// ([`blaxel_models::is_canonical_timestamp`]). Anything else (a leap second, other offsets,
+/// fractions, lowercase, whitespace, an invalid date) is `false` and goes through chrono.
 fn canonical(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
-        return false;
-    }
-    let digits = |i: usize, n: usize| -> Option<u32> {
-        b[i..i + n].iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
-        digits(0, 4),
-        digits(5, 2),
-        digits(8, 2),
-        digits(11, 2),
-        digits(14, 2),
-        digits(17, 2),
-    ) else {
-        return false;
-    };
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day) && hour <= 23 && minute <= 59 && second <= 59
+    blaxel_models::is_canonical_timestamp(s)
 }
 
 /// Parses an optional upstream timestamp. An unparseable value fails this field alone
