@@ -12,6 +12,7 @@
 # Output: Markdown on stdout, everything in --out DIR (default target/bench/grpc-<timestamp>).
 #
 # Usage: bench/grpc.sh [--duration S] [--conns 1,32] [--streams 1] [--no-build] [--out DIR]
+#                      [--gateway-bin PATH]   (another gateway binary, e.g. an earlier build)
 # Needs the release binaries (built unless --no-build), h2load, python3, curl and buf
 # (.ci/grpc-setup.sh). Every process started here is stopped on exit.
 set -euo pipefail
@@ -22,6 +23,7 @@ CONNS="1,32"
 STREAMS=1
 BUILD=1
 OUT=""
+GATEWAY_BIN=""
 EMU_PORT=18381
 GW_PORT=18380
 GRPC_PORT=18351
@@ -32,7 +34,8 @@ while [[ $# -gt 0 ]]; do
     --streams) STREAMS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --gateway-bin) GATEWAY_BIN="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +57,7 @@ trap cleanup EXIT INT TERM
 "$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 5 --executions-per-job 1000 \
   --token dev-token=my-workspace >"$OUT/emulator.log" 2>&1 &
 EMU_PID=$!; PIDS+=("$EMU_PID")
-"$BIN/blaxel-gateway" --listen "127.0.0.1:$GW_PORT" --grpc-listen "127.0.0.1:$GRPC_PORT" \
+"${GATEWAY_BIN:-$BIN/blaxel-gateway}" --listen "127.0.0.1:$GW_PORT" --grpc-listen "127.0.0.1:$GRPC_PORT" \
   --upstream "http://127.0.0.1:$EMU_PORT/v0" --token dev-token >"$OUT/gateway.log" 2>&1 &
 GW_PID=$!; PIDS+=("$GW_PID")
 EMU="http://127.0.0.1:$EMU_PORT"

@@ -179,7 +179,7 @@ impl GrpcFace {
             .map_or_else(tokio::time::Instant::now, |a| a.0);
         let client = &self.inner.client;
         let caller = Caller::from_headers(
-            &metadata.clone().into_headers(),
+            AsRef::<http::HeaderMap>::as_ref(metadata),
             client.config().workspace.as_deref(),
         )
         .map_err(|e| Failure::from(crate::error::Error::from(e)))?;
