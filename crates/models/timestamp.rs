@@ -17,9 +17,27 @@ use chrono::{DateTime, Utc};
 /// The chrono parse error for anything that is not RFC 3339.
 pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     let raw = raw.trim();
-    match common_shape(raw.as_bytes()) {
+    match common_shape(raw.as_bytes())
+        .and_then(|(secs, nanos)| DateTime::from_timestamp(secs, nanos))
+    {
         Some(at) => Ok(at),
         None => DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc)),
+    }
+}
+
+/// [`parse_timestamp`] as seconds since the Unix epoch and nanoseconds (what a protobuf
+/// `Timestamp` holds): the common shape without building a date at all. Nanoseconds reach past
+/// 999,999,999 only for a leap second, as chrono reads it.
+///
+/// # Errors
+/// As [`parse_timestamp`].
+pub fn parse_unix_timestamp(raw: &str) -> Result<(i64, u32), chrono::ParseError> {
+    let raw = raw.trim();
+    match common_shape(raw.as_bytes()) {
+        Some(at) => Ok(at),
+        None => {
+            DateTime::parse_from_rfc3339(raw).map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+        }
     }
 }
 
@@ -29,10 +47,11 @@ pub fn is_canonical_timestamp(raw: &str) -> bool {
     raw.len() == 20 && common_shape(raw.as_bytes()).is_some()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|±HH:MM)` with every field in range (seconds 0..=59), else
+/// `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|±HH:MM)` with every field in range (seconds 0..=59), as
+/// seconds since the Unix epoch and nanoseconds, else
 /// `None` (chrono then reads what RFC 3339 also allows: `t`, a space, leap seconds, long
 /// fractions, or fails).
-fn common_shape(b: &[u8]) -> Option<DateTime<Utc>> {
+fn common_shape(b: &[u8]) -> Option<(i64, u32)> {
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
@@ -81,7 +100,7 @@ fn common_shape(b: &[u8]) -> Option<DateTime<Utc>> {
     };
     let days = days_from_civil(i64::from(year), month, day);
     let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    DateTime::from_timestamp(local - offset, nanos)
+    Some((local - offset, nanos))
 }
 
 /// The value of ASCII decimal digits, `None` if any byte is not one.
@@ -123,6 +142,11 @@ mod tests {
             .map(|t| t.with_timezone(&Utc))
     }
 
+    /// chrono's reading as seconds and nanoseconds.
+    fn unix(raw: &str) -> Option<(i64, u32)> {
+        chrono(raw).map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+    }
+
     #[test]
     fn the_common_shape_reads_as_chrono_does() {
         for raw in [
@@ -140,8 +164,10 @@ mod tests {
         ] {
             let fast = common_shape(raw.trim().as_bytes());
             assert!(fast.is_some(), "{raw} is the common shape");
+            let fast = fast.and_then(|(secs, nanos)| DateTime::from_timestamp(secs, nanos));
             assert_eq!(fast, chrono(raw), "{raw}");
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
+            assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
         }
     }
 
@@ -171,6 +197,7 @@ mod tests {
         ] {
             assert_eq!(common_shape(raw.as_bytes()), None, "{raw}");
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
+            assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
         }
     }
 
@@ -181,6 +208,7 @@ mod tests {
             raw in "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,11})?(Z|z|[+-][0-9]{2}:[0-9]{2}|[+-][0-9]{4})?"
         ) {
             proptest::prop_assert_eq!(parse_timestamp(&raw).ok(), chrono(&raw), "{}", raw);
+            proptest::prop_assert_eq!(parse_unix_timestamp(&raw).ok(), unix(&raw), "{}", raw);
         }
 
         /// Every instant chrono writes reads back to itself.
@@ -195,6 +223,7 @@ mod tests {
             ] {
                 let expected = chrono(&text);
                 proptest::prop_assert_eq!(parse_timestamp(&text).ok(), expected, "{}", text);
+                proptest::prop_assert_eq!(parse_unix_timestamp(&text).ok(), unix(&text), "{}", text);
             }
         }
     }

@@ -317,10 +317,10 @@ fn json(v: &prost_types::Value) -> serde_json::Value {
 
 /// An RFC 3339 text as a `Timestamp`; unset when absent or unreadable.
 pub fn timestamp(raw: Option<&str>) -> Option<Timestamp> {
-    let at = m::parse_timestamp(raw?).ok()?;
+    let (seconds, nanos) = m::parse_unix_timestamp(raw?).ok()?;
     Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+        seconds,
+        nanos: i32::try_from(nanos).unwrap_or(0),
     })
 }
 

@@ -388,8 +388,10 @@ fn nested(tag: u32, b: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     let mut prefix = [0u8; 10];
     let mut free = &mut prefix[..];
     encoding::encode_varint(len, &mut free);
-    let used = 10 - free.len();
-    b.splice(start..start, prefix[..used].iter().copied());
+    let (used, end) = (10 - free.len(), b.len());
+    b.extend_from_slice(&prefix[..used]);
+    b.copy_within(start..end, start + used);
+    b[start..start + used].copy_from_slice(&prefix[..used]);
 }
 
 #[cfg(test)]
