@@ -23,7 +23,7 @@ use serde::{
     de::{DeserializeSeed, Deserializer},
 };
 
-use blaxel_models::{JobExecution, JobExecutionStatus, JobExecutionTaskStatus};
+use blaxel_models::{JobExecutionStatus, JobExecutionTaskStatus};
 
 use super::{convert, proto};
 
@@ -48,14 +48,6 @@ impl EncodedExecution {
         let encoded = ExecutionSeed.deserialize(&mut de)?;
         de.end()?;
         Ok(encoded)
-    }
-
-    /// A decoded execution, encoded (the model path: what the view's bytes equal).
-    pub fn of(model: &JobExecution) -> Self {
-        Self {
-            id: model.metadata.id.clone().unwrap_or_default(),
-            bytes: convert::execution(model).encode_to_vec().into(),
-        }
     }
 }
 
