@@ -92,6 +92,43 @@ async fn complexity_grows_with_first() {
     );
 }
 
+/// Validation is remembered per document, operation and variables (`graphql/validated.rs`):
+/// a remembered success never answers for other variables or another operation of the same text.
+#[tokio::test]
+async fn a_remembered_validation_answers_only_the_same_request() {
+    let env = env().await;
+    env.reset();
+    let query = "query Page($n: Int) { jobExecutions(jobName: \"data-processing-job\", first: $n) { nodes { id metadata { id createdAt } } } } query Small { __typename }";
+    let request = |operation: &str, n: Value| json!({"query": query, "operationName": operation, "variables": {"n": n}});
+    for _ in 0..3 {
+        let resp = env.batch(&request("Page", json!(10))).await;
+        assert!(resp["errors"].is_null(), "{resp}");
+    }
+    // The same text and operation with a larger `first`: its own complexity, over the limit.
+    assert_names(
+        &env.batch(&request("Page", json!(50))).await,
+        "maxComplexity",
+        200,
+    );
+    // The text's other operation, with the variables remembered for the first.
+    let resp = env.batch(&request("Small", json!(10))).await;
+    assert_eq!(resp["data"]["__typename"], "Query", "{resp}");
+    // A value of the wrong type: refused, not answered from a remembered success.
+    let resp = env.batch(&request("Page", json!("ten"))).await;
+    let codes = codes(&resp);
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c == "BAD_USER_INPUT"),
+        "{resp}"
+    );
+    let resp = env.batch(&request("Page", json!(10))).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    assert_eq!(
+        env.emulator.emulator().stats().total,
+        4,
+        "one upstream call per page request that validated"
+    );
+}
+
 #[tokio::test]
 async fn alias_limit() {
     let env = env().await;

@@ -5,8 +5,9 @@
 //! [`DocumentCache::attach`] hands it the document parsed the first time this exact text was
 //! seen (`Request::set_parsed_query`), so a repeated query costs a hash lookup and a clone of its
 //! syntax tree instead of a parse. async-graphql then runs the rest as usual: the operation
-//! limits (document size, aliases), the recursion check, validation, depth and complexity still
-//! apply to every request. The cache holds syntax only (no caller data, no variables), so one
+//! limits (document size, aliases), the recursion check, depth and complexity still apply to
+//! every request (validation is remembered only for the same document, operation and variables:
+//! [`super::validated`]). The cache holds syntax only (no caller data, no variables), so one
 //! cache serves every caller. It is not an extension on purpose: every extension adds a boxed
 //! future to the resolution of every field.
 

@@ -24,6 +24,7 @@ use super::{
     documents::DEFAULT_CAPACITY,
     json::DirectJson,
     order::{KeyOrder, KeyOrders},
+    validated::{Key, Validations},
 };
 use crate::{error::Code, limits::Limits};
 
@@ -31,14 +32,17 @@ use crate::{error::Code, limits::Limits};
 pub struct LimitsExtension {
     limits: Limits,
     orders: Arc<KeyOrders>,
+    validations: Arc<Validations>,
 }
 
 impl LimitsExtension {
-    /// The extension for `limits`, with an empty cache of key orders.
+    /// The extension for `limits`, with an empty cache of key orders and no validation
+    /// remembered.
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
             orders: Arc::new(KeyOrders::new(DEFAULT_CAPACITY)),
+            validations: Arc::new(Validations::new(DEFAULT_CAPACITY)),
         }
     }
 }
@@ -49,6 +53,8 @@ impl ExtensionFactory for LimitsExtension {
             limits: self.limits,
             orders: Arc::clone(&self.orders),
             order: Mutex::new(None),
+            validations: Arc::clone(&self.validations),
+            validation: Mutex::new(None),
         })
     }
 }
@@ -58,6 +64,17 @@ struct LimitsCheck {
     orders: Arc<KeyOrders>,
     /// The parsed document's key order, applied to the response (see [`super::order`]).
     order: Mutex<Option<Arc<KeyOrder>>>,
+    validations: Arc<Validations>,
+    /// This request's validation: remembered (see [`super::validated`]), or to remember.
+    validation: Mutex<Option<Validation>>,
+}
+
+/// A request's validation, decided before async-graphql validates.
+enum Validation {
+    /// The result of the same document, operation and variables earlier.
+    Remembered(ValidationResult),
+    /// Not seen yet: remembered under this key if it validates.
+    Remember(Key),
 }
 
 fn too_complex(limit: &str, max: usize, message: String) -> ServerError {
@@ -186,6 +203,15 @@ impl Extension for LimitsCheck {
                 request.data.insert(DirectJson(false));
             }
             *self.order.lock().unwrap_or_else(PoisonError::into_inner) = Some(order);
+            let operation = request.operation_name.as_deref();
+            let validation = match self.validations.get(&query, operation, &variables) {
+                Some(result) => Some(Validation::Remembered(result)),
+                None => Validations::key(&query, operation, &variables).map(Validation::Remember),
+            };
+            *self
+                .validation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = validation;
         }
         request.query = query;
         request.variables = variables;
@@ -216,7 +242,20 @@ impl Extension for LimitsCheck {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let limits = self.limits;
-        let result = next.run(ctx).await?;
+        let validation = self
+            .validation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let result = match validation {
+            Some(Validation::Remembered(result)) => result,
+            Some(Validation::Remember(key)) => {
+                let result = next.run(ctx).await?;
+                self.validations.put(key, result);
+                result
+            }
+            None => next.run(ctx).await?,
+        };
         if result.depth > limits.max_depth {
             return Err(vec![too_complex(
                 "maxDepth",

@@ -27,6 +27,7 @@ pub mod projection;
 pub mod query;
 pub mod scalars;
 pub mod subscription;
+pub mod validated;
 pub mod walk;
 
 use async_graphql::{Schema, SchemaBuilder};
