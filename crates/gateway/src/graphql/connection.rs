@@ -3,7 +3,7 @@
 
 use async_graphql::{
     Context, Object, OutputType,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{ConnectionNameType, Edge, EdgeNameType, EmptyFields},
 };
 
 use super::{fields::int32, job::Job, walk::ExecutionNode};
@@ -40,15 +40,33 @@ impl ConnectionTotal {
     }
 }
 
+/// The names async-graphql gives connection and edge types (`{Node}Connection`, `{Node}Edge`),
+/// made without `format!`: async-graphql asks for them again for every field and list item of a
+/// connection it resolves (80 `format!` calls of a page of 20, 2 % of its instructions).
+pub struct Names;
+
+impl ConnectionNameType for Names {
+    fn type_name<T: OutputType>() -> String {
+        [&*T::type_name(), "Connection"].concat()
+    }
+}
+
+impl EdgeNameType for Names {
+    fn type_name<T: OutputType>() -> String {
+        [&*T::type_name(), "Edge"].concat()
+    }
+}
+
+/// A Relay connection of `N` with the upstream's totals.
+pub type Connection<N> =
+    async_graphql::connection::Connection<String, N, ConnectionTotal, EmptyFields, Names, Names>;
 /// A page of a job's executions: Relay connection over the upstream cursor pagination.
-pub type JobExecutionConnection = Connection<String, ExecutionNode, ConnectionTotal, EmptyFields>;
+pub type JobExecutionConnection = Connection<ExecutionNode>;
 /// A page of jobs: Relay connection over the upstream cursor pagination.
-pub type JobConnection = Connection<String, Job, ConnectionTotal, EmptyFields>;
+pub type JobConnection = Connection<Job>;
 
 /// The connection of `paginated`, each edge's cursor the position right after it.
-pub fn connection<N: OutputType>(
-    paginated: Paginated<N>,
-) -> Connection<String, N, ConnectionTotal, EmptyFields> {
+pub fn connection<N: OutputType>(paginated: Paginated<N>) -> Connection<N> {
     let mut conn = Connection::with_additional_fields(
         paginated.slice.has_previous_page,
         paginated.slice.has_next_page,

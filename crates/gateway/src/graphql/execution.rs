@@ -185,12 +185,7 @@ model_object! {
 pub const TASK_COMPLEXITY: usize = 20;
 
 /// A page of an execution's tasks: Relay connection over the upstream cursor pagination.
-pub type JobExecutionTaskConnection = async_graphql::connection::Connection<
-    String,
-    JobExecutionTask<'static>,
-    super::connection::ConnectionTotal,
-    async_graphql::connection::EmptyFields,
->;
+pub type JobExecutionTaskConnection = super::connection::Connection<JobExecutionTask<'static>>;
 
 /// The tasks connection of execution `m`.
 async fn tasks_connection(

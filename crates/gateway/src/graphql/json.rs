@@ -84,7 +84,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
 /// Writes `s` as a JSON string (serde_json's escaping). Most strings (ids, keys, timestamps,
 /// enum names) need none: they are copied in one piece.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -93,6 +93,20 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         // Writing to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// True when `bytes` hold a byte that a JSON string must escape: a control character, `"` or
+/// `\`. Looks at 16 bytes a step with no branch inside the step, which the compiler turns into
+/// vector compares (a byte-by-byte `all` was 5 % of a page request's instructions).
+fn needs_escape(bytes: &[u8]) -> bool {
+    let escaped = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | escaped(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| escaped(b))
 }
 
 #[cfg(test)]
@@ -147,5 +161,20 @@ mod tests {
         assert_eq!(written["data"]["raw"]["id"], "x");
         assert_eq!(written["data"]["s"], "a\"b\\c\n\u{1}é");
         assert!(written.get("errors").is_none());
+    }
+
+    proptest::proptest! {
+        /// Any string, escapes anywhere in it (chunk boundaries included), is written exactly as
+        /// serde_json writes it.
+        #[test]
+        fn strings_are_written_as_serde_writes_them(
+            s in "(\\PC|[\"\\\\\u{0}-\u{1f}\u{7f}é\u{2028}]){0,80}",
+        ) {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+            let plain = !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(needs_escape(s.as_bytes()), !plain);
+        }
     }
 }

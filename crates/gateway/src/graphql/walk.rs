@@ -478,6 +478,14 @@ pub fn write_int(out: &mut Vec<u8>, n: Option<i64>) -> Option<()> {
 
 /// Writes a timestamp, normalised, or null; `None` (give up) when it does not parse.
 pub fn write_time(out: &mut Vec<u8>, raw: Option<&str>) -> Option<()> {
+    // The usual form is written as it came: digits, `-`, `:`, `T` and `Z` need no escaping.
+    if let Some(raw) = raw.filter(|raw| blaxel_models::is_canonical_timestamp(raw)) {
+        out.reserve(raw.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(raw.as_bytes());
+        out.push(b'"');
+        return Some(());
+    }
     match timestamp(raw).ok()? {
         Some(t) => write_str(out, &t.into_string()),
         None => out.extend_from_slice(b"null"),
