@@ -62,6 +62,8 @@ pub type Connection<N> =
     async_graphql::connection::Connection<String, N, ConnectionTotal, EmptyFields, Names, Names>;
 /// A page of a job's executions: Relay connection over the upstream cursor pagination.
 pub type JobExecutionConnection = Connection<ExecutionNode>;
+/// An edge of [`JobExecutionConnection`].
+pub type ExecutionEdge = async_graphql::connection::Edge<String, ExecutionNode, EmptyFields, Names>;
 /// A page of jobs: Relay connection over the upstream cursor pagination.
 pub type JobConnection = Connection<Job>;
 

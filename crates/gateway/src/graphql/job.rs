@@ -6,11 +6,11 @@ use async_graphql::{Context, Enum, ID, Json, Object, Result};
 use blaxel_models as models;
 
 use super::{
-    connection::JobExecutionConnection,
     error::or_null,
     fields::{int32, strict_int32},
     node::{JOB_KIND, global_id, id_workspace},
     query::{ConnectionArgs, JobExecutionSort, executions_connection},
+    rendered::ExecutionsConnection,
     scalars::{DateTime, timestamp},
 };
 use crate::caller::Caller;
@@ -159,7 +159,7 @@ impl Job {
         #[graphql(desc = "Order.", default)] sort: Option<JobExecutionSort>,
         #[graphql(desc = "Substring search over execution id and job name (upstream `q`).")]
         query: Option<String>,
-    ) -> Result<Option<JobExecutionConnection>> {
+    ) -> Result<Option<ExecutionsConnection>> {
         let name = self.model().metadata.name.clone();
         let args = ConnectionArgs {
             first,

@@ -25,6 +25,7 @@ pub mod order;
 pub mod prerender;
 pub mod projection;
 pub mod query;
+pub mod rendered;
 pub mod scalars;
 pub mod subscription;
 pub mod validated;

@@ -8,7 +8,8 @@
 //! for every `node` / `nodes` field of its selection while the execution's page is held
 //! ([`crate::pagination::fetch_slice`] calls its node function page by page), and the page is
 //! let go before the next is read. The edges then carry bytes ([`ExecutionNode::rendered`]),
-//! which is what the response would have held anyway.
+//! which is what the response would have held anyway, and the connection around them is
+//! written in one piece too when its selection allows ([`super::rendered`]).
 //!
 //! Where the walk gives up on an execution (a directive in the node's selection, a timestamp
 //! that does not parse, ...), that edge keeps its execution and the ordinary resolvers answer it
@@ -368,6 +369,76 @@ mod tests {
         }
         bomb.push_str(" fragment F12 on JobExecutionConnection { totalCount }");
         assert_eq!(listed(&bomb), None, "4^12 selections: cut at {MAX_VISITED}");
+    }
+
+    /// The whole connection written in one piece (`rendered.rs`) answers as async-graphql does
+    /// for every field of the connection, its edges and `pageInfo`: aliases, `__typename`,
+    /// fragments, an empty page, the last page, and the selections it leaves to async-graphql
+    /// (directives, an unknown fragment position) alike.
+    #[tokio::test]
+    async fn a_connection_written_in_one_piece_answers_like_the_resolvers() {
+        let up = upstream().await;
+        let p = "fragment P on PageInfo { s: startCursor hasPreviousPage __typename }";
+        let e = "fragment E on JobExecutionEdge { __typename c: cursor }";
+        let both = format!("{p} {e}");
+        let every = "__typename totalCount totalCountIsPartial \
+                     pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename } \
+                     edges { __typename cursor node { id status } } nodes { id __typename }";
+        let cases = [
+            (20, 0, every, ""),
+            (0, 0, every, ""),
+            (7, 295, every, ""),
+            (
+                3,
+                0,
+                "t: totalCount p: pageInfo { ...P e: endCursor } x: edges { ...E n: node { id } }",
+                &both,
+            ),
+            (
+                3,
+                0,
+                "... on JobExecutionConnection { edges { ... { cursor } } } ...on JobExecutionConnection { pageInfo { ...P } }",
+                p,
+            ),
+            (
+                3,
+                0,
+                "edges @include(if: true) { cursor node { id } } totalCount",
+                "",
+            ),
+            (
+                3,
+                0,
+                "pageInfo { hasNextPage @skip(if: false) } edges { cursor }",
+                "",
+            ),
+            (3, 0, "edges { ...E @include(if: true) node { id } }", e),
+        ];
+        for (first, skip, selection, fragments) in cases {
+            let after = if skip > 0 {
+                // The cursor of the `skip`-th edge: the page after it.
+                let query = format!(
+                    "{{ jobExecutions(jobName: \"{JOB}\", first: {skip}) {{ pageInfo {{ endCursor }} }} }}"
+                );
+                let (answer, _, _) = run(&up, &query, false).await;
+                let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+                format!(
+                    ", after: \"{}\"",
+                    answer["data"]["jobExecutions"]["pageInfo"]["endCursor"]
+                        .as_str()
+                        .unwrap()
+                )
+            } else {
+                String::new()
+            };
+            let query = format!(
+                "{{ jobExecutions(jobName: \"{JOB}\", first: {first}{after}) {{ {selection} }} }} {fragments}"
+            );
+            let (direct, _, _) = run(&up, &query, true).await;
+            let (resolved, _, _) = run(&up, &query, false).await;
+            assert!(!direct.contains("\"errors\""), "{selection}: {direct}");
+            assert_eq!(direct, resolved, "first {first} after {skip}: {selection}");
+        }
     }
 
     /// Node fields reached through fragments on the connection and its edges, aliased, under

@@ -7,13 +7,14 @@ use blaxel_models::PaginationSort;
 
 use super::{
     Settings,
-    connection::{JobConnection, JobExecutionConnection, connection},
+    connection::{JobConnection, connection},
     cost,
     error::{bad_input, or_null, to_graphql},
     execution::JobExecution,
     job::Job,
     node::{GlobalId, Node, id_workspace},
     prerender::Prerender,
+    rendered::ExecutionsConnection,
     walk::ExecutionNode,
 };
 use crate::{
@@ -160,7 +161,7 @@ pub(crate) async fn executions_connection(
     job: &str,
     args: ConnectionArgs,
     sort: JobExecutionSort,
-) -> Result<Option<JobExecutionConnection>> {
+) -> Result<Option<ExecutionsConnection>> {
     check_names(&[("jobName", job)])?;
     // Rendered page by page when the answer is written as JSON, each page let go before the
     // next is read (see `prerender`); else each edge holds its page until resolved.
@@ -170,7 +171,7 @@ pub(crate) async fn executions_connection(
         None => ExecutionNode::model(JobExecution::in_page(page, index)),
     };
     let paginated = paginate(ctx, &JobExecutions { job }, args, sort.into(), node).await?;
-    Ok(Some(connection(paginated)))
+    Ok(Some(ExecutionsConnection::of(ctx, connection(paginated))))
 }
 
 /// The root query.
@@ -202,7 +203,7 @@ impl Query {
             desc = "Substring search over execution id and job name (upstream `q`): trimmed, lowercased, ignored under 2 characters, at most 200."
         )]
         query: Option<String>,
-    ) -> Result<Option<JobExecutionConnection>> {
+    ) -> Result<Option<ExecutionsConnection>> {
         let args = ConnectionArgs {
             first,
             after,

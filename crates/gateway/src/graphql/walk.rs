@@ -65,6 +65,19 @@ impl ExecutionNode {
     pub fn rendered(rendered: Arc<[(usize, Bytes)]>) -> Self {
         Self(Node::Rendered(rendered))
     }
+
+    /// The JSON rendered for the node field `field`; `None` when this execution was not
+    /// rendered for it.
+    pub fn rendered_for(&self, field: &Positioned<Field>) -> Option<&Bytes> {
+        let Node::Rendered(rendered) = &self.0 else {
+            return None;
+        };
+        let at = field_address(field);
+        rendered
+            .iter()
+            .find(|(field, _)| *field == at)
+            .map(|(_, json)| json)
+    }
 }
 
 /// The identity of a field of the operation's document: its address (the document outlives the
@@ -93,10 +106,9 @@ impl OutputType for ExecutionNode {
     ) -> ServerResult<Value> {
         let execution = match &self.0 {
             Node::Model(execution) => execution,
-            Node::Rendered(rendered) => {
-                let at = field_address(field);
-                return match rendered.iter().find(|(field, _)| *field == at) {
-                    Some((_, json)) => Ok(Value::Binary(json.clone())),
+            Node::Rendered(_) => {
+                return match self.rendered_for(field) {
+                    Some(json) => Ok(Value::Binary(json.clone())),
                     None => Err(ServerError::new(
                         "internal error: an execution was not rendered for this field",
                         Some(field.pos),
