@@ -210,8 +210,11 @@ macro_rules! field_write {
     (tasks, $v:expr, $walk:ident, $set:ident, $out:ident) => {
         $walk.write_list($crate::graphql::execution::inline_tasks($v)?, $set, $out)?
     };
+    (env, $v:expr, $walk:ident, $set:ident, $out:ident) => {
+        $crate::graphql::walk::write_env($out, $v)?
+    };
     ($($kind:ident)+, $v:expr, $walk:ident, $set:ident, $out:ident) => {
-        // Enums, JSON objects and ids: built as the walk builds them, then written.
+        // Enums and ids: built as the walk builds them, then written.
         $crate::graphql::json::write_value($out, &field_walk!($($kind)+, $v, $walk, $set)).ok()?
     };
 }

@@ -15,7 +15,7 @@
 //! exist only when the HTTP face writes the answer and no selection repeats a response key (then
 //! fragments can be expanded in place without merging anything).
 
-use std::{borrow::Cow, collections::HashMap, io::Write as _};
+use std::{borrow::Cow, collections::HashMap};
 
 use async_graphql::{
     Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
@@ -245,8 +245,8 @@ impl Writer<'_> {
     }
 
     fn number(&mut self, n: i32) -> Option<()> {
-        // Writing to a Vec cannot fail.
-        let _ = write!(self.out, "{n}");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         Some(())
     }
 
