@@ -340,14 +340,7 @@ mod tests {
 
     #[test]
     fn a_fragment_bomb_is_priced_without_expansion() {
-        let mut q = String::from("{ ...F0 }");
-        for i in 0..40 {
-            let n = i + 1;
-            q.push_str(&format!(
-                " fragment F{i} on Query {{ ...F{n} ...F{n} ...F{n} ...F{n} }}"
-            ));
-        }
-        q.push_str(" fragment F40 on Query { __typename }");
+        let q = crate::graphql::fragment_bomb("{ ...F0 }", "Query", 40, "__typename");
         // 4^40 fields: priced (and saturated) only because each fragment is priced once.
         let c = cost(&q);
         assert_eq!(c.fields, u64::MAX);

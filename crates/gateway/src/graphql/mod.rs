@@ -78,6 +78,22 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
+/// A fragment bomb for tests: `root` (which spreads `...F0`), then `levels` fragments on `on`,
+/// each spreading the next four times, the last selecting `leaf`: 4^`levels` selections once
+/// expanded.
+#[cfg(test)]
+pub(crate) fn fragment_bomb(root: &str, on: &str, levels: usize, leaf: &str) -> String {
+    let mut document = root.to_owned();
+    for level in 0..levels {
+        let next = level + 1;
+        document.push_str(&format!(
+            " fragment F{level} on {on} {{ ...F{next} ...F{next} ...F{next} ...F{next} }}"
+        ));
+    }
+    document.push_str(&format!(" fragment F{levels} on {on} {{ {leaf} }}"));
+    document
+}
+
 #[cfg(test)]
 mod tests {
     /// The checked-in SDL (`schema/gateway.graphql`, a name DESIGN.md fixes, so not an insta

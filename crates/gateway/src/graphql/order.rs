@@ -443,14 +443,7 @@ mod tests {
 
     #[test]
     fn a_fragment_bomb_is_not_expanded() {
-        let mut query = String::from("{ ...F0 }");
-        for i in 0..30 {
-            query.push_str(&format!(
-                " fragment F{i} on Query {{ ...F{n} ...F{n} ...F{n} ...F{n} }}",
-                n = i + 1
-            ));
-        }
-        query.push_str(" fragment F30 on Query { __typename }");
+        let query = crate::graphql::fragment_bomb("{ ...F0 }", "Query", 30, "__typename");
         let order = KeyOrder::of(&parse_query(&query).unwrap(), &registry());
         assert!(order.operations.is_empty());
     }

@@ -360,14 +360,12 @@ mod tests {
             .map(|i| format!("n{i}: nodes {{ id }} "))
             .collect();
         assert_eq!(listed(&format!("{{ c {{ {many} }} }}")), None);
-        let mut bomb = String::from("{ c { ...F0 } }");
-        for level in 0..12 {
-            let next = level + 1;
-            bomb.push_str(&format!(
-                " fragment F{level} on JobExecutionConnection {{ ...F{next} ...F{next} ...F{next} ...F{next} }}"
-            ));
-        }
-        bomb.push_str(" fragment F12 on JobExecutionConnection { totalCount }");
+        let bomb = crate::graphql::fragment_bomb(
+            "{ c { ...F0 } }",
+            "JobExecutionConnection",
+            12,
+            "totalCount",
+        );
         assert_eq!(listed(&bomb), None, "4^12 selections: cut at {MAX_VISITED}");
     }
 

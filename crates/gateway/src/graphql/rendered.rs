@@ -391,14 +391,12 @@ mod tests {
     /// A fragment bomb under the connection stops at the bound instead of being walked whole.
     #[test]
     fn a_selection_past_the_bound_is_left_to_async_graphql() {
-        let mut bomb = String::from("{ c { ...F0 } }");
-        for level in 0..10 {
-            let next = level + 1;
-            bomb.push_str(&format!(
-                " fragment F{level} on JobExecutionConnection {{ ...F{next} ...F{next} ...F{next} ...F{next} }}"
-            ));
-        }
-        bomb.push_str(" fragment F10 on JobExecutionConnection { totalCount }");
+        let bomb = crate::graphql::fragment_bomb(
+            "{ c { ...F0 } }",
+            "JobExecutionConnection",
+            10,
+            "totalCount",
+        );
         assert_eq!(
             written(&bomb, Some(2)),
             None,
