@@ -21,6 +21,7 @@ use tower::retry::budget::Budget as _;
 use crate::{
     CircuitState, Client, Credentials, Error, Route,
     breaker::Outcome,
+    decode::{Decode, Json},
     headers::X_BLAXEL_WORKSPACE,
     redact::{quote_input, snippet},
     request::Query,
@@ -91,6 +92,16 @@ impl Client {
     where
         S: for<'de> DeserializeSeed<'de, Value = T> + Clone,
     {
+        self.send_decoded(creds, call, Json(seed)).await
+    }
+
+    /// [`Client::send`] reading the answer's body with `decoder` (cloned for each attempt).
+    pub(crate) async fn send_decoded<D: Decode>(
+        &self,
+        creds: &Credentials,
+        call: Call<'_>,
+        decoder: D,
+    ) -> Result<D::Value, Error> {
         let config = &self.inner.config;
         let prepared = Prepared {
             call: &call,
@@ -128,7 +139,7 @@ impl Client {
 
         let attempt = || {
             let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
-            self.attempt(&prepared, n, seed.clone())
+            self.attempt(&prepared, n, decoder.clone())
         };
         let retrying = attempt
             .retry(backoff)
@@ -213,10 +224,12 @@ impl Client {
     /// outcome the breaker records. Unguarded calls skip the breaker. The span holds the route
     /// template (never a job name or an id), the method, the attempt, and the answer's status or
     /// the cause of no answer.
-    async fn attempt<S, T>(&self, prepared: &Prepared<'_>, n: u32, seed: S) -> Result<T, Error>
-    where
-        S: for<'de> DeserializeSeed<'de, Value = T>,
-    {
+    async fn attempt<D: Decode>(
+        &self,
+        prepared: &Prepared<'_>,
+        n: u32,
+        decoder: D,
+    ) -> Result<D::Value, Error> {
         use tracing::{Instrument as _, field::Empty};
         let route = prepared.call.route;
         let span = tracing::info_span!(
@@ -231,7 +244,7 @@ impl Client {
             "error.type" = Empty,
         );
         let result = self
-            .guarded_attempt(prepared, seed)
+            .guarded_attempt(prepared, decoder)
             .instrument(span.clone())
             .await;
         if let Err(error) = &result {
@@ -243,12 +256,13 @@ impl Client {
         result
     }
 
-    async fn guarded_attempt<S, T>(&self, prepared: &Prepared<'_>, seed: S) -> Result<T, Error>
-    where
-        S: for<'de> DeserializeSeed<'de, Value = T>,
-    {
+    async fn guarded_attempt<D: Decode>(
+        &self,
+        prepared: &Prepared<'_>,
+        decoder: D,
+    ) -> Result<D::Value, Error> {
         if !prepared.call.guarded {
-            return self.exchange(prepared, seed).await;
+            return self.exchange(prepared, decoder).await;
         }
         let permit = self
             .inner
@@ -259,16 +273,17 @@ impl Client {
                 self.inner.counters.circuit_rejected();
                 Error::CircuitOpen { retry_in }
             })?;
-        let result = self.exchange(prepared, seed).await;
+        let result = self.exchange(prepared, decoder).await;
         permit.record(Outcome::of(&result));
         result
     }
 
     /// A concurrency permit, the exchange under `request_timeout`, then decoding.
-    async fn exchange<S, T>(&self, prepared: &Prepared<'_>, seed: S) -> Result<T, Error>
-    where
-        S: for<'de> DeserializeSeed<'de, Value = T>,
-    {
+    async fn exchange<D: Decode>(
+        &self,
+        prepared: &Prepared<'_>,
+        decoder: D,
+    ) -> Result<D::Value, Error> {
         let Prepared {
             call,
             url,
@@ -328,7 +343,7 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream answered"
         );
-        decode(status, retry_after, &body, *secret, seed)
+        decode(status, retry_after, &body, *secret, decoder)
     }
 
     /// Per-call headers: the call's token and workspace, else the configured ones.
@@ -354,45 +369,26 @@ impl Client {
     }
 }
 
-/// Maps an answer: a non-2xx to its error, a 2xx body to `T` by `seed` (one pass over the
-/// bytes; `PhantomData::<T>` decodes `T` as it is). `secret` (the token sent) is masked in any
-/// text kept from the body.
-pub(crate) fn decode<S, T>(
+/// Maps an answer: a non-2xx to its error, a 2xx body to a value by `decoder` (one pass over the
+/// bytes; `Json(PhantomData::<T>)` decodes `T` as it is). `secret` (the token sent) is masked in
+/// any text kept from the body.
+pub(crate) fn decode<D: Decode>(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
     secret: Option<&str>,
-    seed: S,
-) -> Result<T, Error>
-where
-    S: for<'de> DeserializeSeed<'de, Value = T>,
-{
+    decoder: D,
+) -> Result<D::Value, Error> {
     if !status.is_success() {
         return Err(Error::from_status(status, retry_after, body, secret));
     }
-    // The body checked as UTF-8 once (a fast pass), then read as text: read as bytes, serde_json
-    // checks every string it reads again (about 4 % of a page request's instructions). A body
-    // that is not UTF-8 is read as bytes, for the error's position.
-    let decoded = match std::str::from_utf8(body) {
-        Ok(text) => seeded(serde_json::Deserializer::from_str(text), seed),
-        Err(_) => seeded(serde_json::Deserializer::from_slice(body), seed),
-    };
-    decoded.map_err(|source| Error::InvalidPayload {
-        status,
-        snippet: snippet(body, crate::SNIPPET_BYTES, secret),
-        source: bounded(source, secret),
-    })
-}
-
-/// The whole input decoded by `seed`: what `serde_json::from_str` does for a type.
-fn seeded<'de, R, S>(mut de: serde_json::Deserializer<R>, seed: S) -> serde_json::Result<S::Value>
-where
-    R: serde_json::de::Read<'de>,
-    S: DeserializeSeed<'de>,
-{
-    let value = seed.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+    decoder
+        .decode(body)
+        .map_err(|source| Error::InvalidPayload {
+            status,
+            snippet: snippet(body, crate::SNIPPET_BYTES, secret),
+            source: bounded(source, secret),
+        })
 }
 
 /// A decode error whose message quotes a value of the body (`unknown variant `...``) holds
@@ -470,18 +466,18 @@ mod tests {
             None,
             b"{\"metadata\":",
             None,
-            PhantomData::<Job>,
+            Json(PhantomData::<Job>),
         )
         .unwrap_err();
         assert!(matches!(err, Error::InvalidPayload { .. }) && err.is_retryable());
-        let err = decode(StatusCode::OK, None, b"", None, PhantomData::<Job>).unwrap_err();
+        let err = decode(StatusCode::OK, None, b"", None, Json(PhantomData::<Job>)).unwrap_err();
         assert!(err.is_retryable());
         let err = decode(
             StatusCode::OK,
             None,
             b"<html></html>",
             None,
-            PhantomData::<Job>,
+            Json(PhantomData::<Job>),
         )
         .unwrap_err();
         assert!(matches!(err, Error::InvalidPayload { .. }) && !err.is_retryable());
@@ -491,7 +487,8 @@ mod tests {
     fn decode_errors_quote_the_body_in_bounds() {
         // serde quotes a string of the wrong type whole: "invalid type: string \"ZZZ...\"".
         let source = |body: &[u8], secret| {
-            let err = decode(StatusCode::OK, None, body, secret, PhantomData::<u32>).unwrap_err();
+            let err =
+                decode(StatusCode::OK, None, body, secret, Json(PhantomData::<u32>)).unwrap_err();
             std::error::Error::source(&err).unwrap().to_string()
         };
         let huge = format!("\"{}\"", "Z".repeat(200_000));

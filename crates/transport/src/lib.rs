@@ -55,6 +55,7 @@
 mod breaker;
 mod client;
 mod config;
+mod decode;
 mod error;
 mod exec;
 pub mod headers;
@@ -70,6 +71,7 @@ pub use client::Client;
 pub use config::{
     AttemptHook, ClientConfig, Credentials, DEFAULT_BASE_URL, RetryBudget, RetryPolicy, Token,
 };
+pub use decode::{Decode, Json};
 pub use error::{ApiErrorBody, ConnectCause, Error, SNIPPET_BYTES};
 pub use headers::{BLAXEL_VERSION, X_BLAXEL_AUTHORIZATION, X_BLAXEL_WORKSPACE};
 pub use redact::MAX_QUOTE_CHARS;
