@@ -61,12 +61,13 @@ fn common_shape(b: &[u8]) -> Option<(i64, u32)> {
     {
         return None;
     }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
+    // Two digits at a time at fixed places: a timestamp is read ~900 times per page of 20.
+    let year = two_digits(b, 0)? * 100 + two_digits(b, 2)?;
+    let month = two_digits(b, 5)?;
+    let day = two_digits(b, 8)?;
+    let hour = two_digits(b, 11)?;
+    let minute = two_digits(b, 14)?;
+    let second = two_digits(b, 17)?;
     if !(1..=12).contains(&month)
         || day == 0
         || day > days_in_month(year, month)
@@ -89,7 +90,7 @@ fn common_shape(b: &[u8]) -> Option<(i64, u32)> {
     let offset = match rest {
         [b'Z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            let (h, m) = (two_digits(&[*h1, *h2], 0)?, two_digits(&[*m1, *m2], 0)?);
             if h > 23 || m > 59 {
                 return None;
             }
@@ -101,6 +102,12 @@ fn common_shape(b: &[u8]) -> Option<(i64, u32)> {
     let days = days_from_civil(i64::from(year), month, day);
     let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     Some((local - offset, nanos))
+}
+
+/// The value of the two ASCII decimal digits at `at`, `None` if either is not one.
+fn two_digits(b: &[u8], at: usize) -> Option<u32> {
+    let (tens, units) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+    (tens < 10 && units < 10).then(|| u32::from(tens) * 10 + u32::from(units))
 }
 
 /// The value of ASCII decimal digits, `None` if any byte is not one.

@@ -43,6 +43,7 @@ mod jobs;
 pub mod mapping;
 pub mod serve;
 pub mod status;
+pub mod tape;
 pub mod transcode;
 mod watch;
 pub mod wire;

@@ -9,7 +9,9 @@
 //! field-number order, as prost writes them, through the same value rules as [`super::convert`]
 //! (timestamps, durations, states, the resource name, `envOverride`): the message is the one
 //! `convert::execution` makes of the model (tests below, over generated executions, byte for
-//! byte but for the order of `env_override` entries, a map).
+//! byte but for the order of `env_override` entries, a map). The view is filled by serde_json
+//! ([`ExecutionSeed`]) or, for the bodies where the two readings cannot differ, from simd-json's
+//! tape ([`super::tape`]); the tests here hold both to the model path.
 
 use std::borrow::Cow;
 
@@ -94,127 +96,128 @@ pub fn list_response(
 
 /// The model's types (`blaxel_models::JobExecution` and its parts: the same names, fields, types,
 /// defaults and derive), strings borrowed from the body where they hold no escape. A body the
-/// model reads, this reads; one it refuses, this refuses with the same message.
-mod view {
+/// model reads, this reads; one it refuses, this refuses with the same message. `Default` is
+/// for [`super::tape`], which fills them field by field; serde's reading does not use it.
+pub(super) mod view {
     use std::borrow::Cow;
 
     use blaxel_models::EnvOverride;
     use serde::Deserialize;
 
     #[derive(Deserialize)]
-    pub(super) struct JobExecution<'a> {
+    pub(in crate::grpc) struct JobExecution<'a> {
         #[serde(borrow)]
-        pub(super) metadata: JobExecutionMetadata<'a>,
+        pub(in crate::grpc) metadata: JobExecutionMetadata<'a>,
         #[serde(borrow)]
-        pub(super) spec: JobExecutionSpec<'a>,
-        pub(super) stats: Option<JobExecutionStats>,
+        pub(in crate::grpc) spec: JobExecutionSpec<'a>,
+        pub(in crate::grpc) stats: Option<JobExecutionStats>,
         #[serde(borrow)]
-        pub(super) status: Option<Cow<'a, str>>,
+        pub(in crate::grpc) status: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
-        pub(super) tasks: Option<Vec<JobExecutionTask<'a>>>,
+        pub(in crate::grpc) tasks: Option<Vec<JobExecutionTask<'a>>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct JobExecutionMetadata<'a> {
+    pub(in crate::grpc) struct JobExecutionMetadata<'a> {
         #[serde(borrow)]
-        pub(super) cluster: Option<Cow<'a, str>>,
+        pub(in crate::grpc) cluster: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) completed_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) completed_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) created_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) created_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) deleted_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) deleted_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) expired_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) expired_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) id: Option<Cow<'a, str>>,
+        pub(in crate::grpc) id: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) job: Option<Cow<'a, str>>,
+        pub(in crate::grpc) job: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) started_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) started_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) updated_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) updated_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) workspace: Option<Cow<'a, str>>,
+        pub(in crate::grpc) workspace: Option<Cow<'a, str>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct JobExecutionSpec<'a> {
-        pub(super) env_override: Option<EnvOverride>,
-        pub(super) memory_override: Option<i64>,
-        pub(super) parallelism: Option<i64>,
-        pub(super) task_count: Option<i64>,
+    pub(in crate::grpc) struct JobExecutionSpec<'a> {
+        pub(in crate::grpc) env_override: Option<EnvOverride>,
+        pub(in crate::grpc) memory_override: Option<i64>,
+        pub(in crate::grpc) parallelism: Option<i64>,
+        pub(in crate::grpc) task_count: Option<i64>,
         #[serde(borrow, default)]
-        pub(super) tasks: Option<Vec<JobExecutionTask<'a>>>,
+        pub(in crate::grpc) tasks: Option<Vec<JobExecutionTask<'a>>>,
         #[serde(borrow)]
-        pub(super) tasks_ref: Option<Cow<'a, str>>,
-        pub(super) timeout: Option<i64>,
+        pub(in crate::grpc) tasks_ref: Option<Cow<'a, str>>,
+        pub(in crate::grpc) timeout: Option<i64>,
     }
 
-    #[derive(Deserialize)]
-    pub(super) struct JobExecutionStats {
-        pub(super) cancelled: Option<i64>,
-        pub(super) failure: Option<i64>,
-        pub(super) retried: Option<i64>,
-        pub(super) running: Option<i64>,
-        pub(super) success: Option<i64>,
-        pub(super) total: Option<i64>,
+    #[derive(Deserialize, Default)]
+    pub(in crate::grpc) struct JobExecutionStats {
+        pub(in crate::grpc) cancelled: Option<i64>,
+        pub(in crate::grpc) failure: Option<i64>,
+        pub(in crate::grpc) retried: Option<i64>,
+        pub(in crate::grpc) running: Option<i64>,
+        pub(in crate::grpc) success: Option<i64>,
+        pub(in crate::grpc) total: Option<i64>,
     }
 
-    #[derive(Deserialize)]
-    pub(super) struct JobExecutionTask<'a> {
+    #[derive(Deserialize, Default)]
+    pub(in crate::grpc) struct JobExecutionTask<'a> {
         #[serde(borrow, default)]
-        pub(super) conditions: Option<Vec<JobExecutionTaskCondition<'a>>>,
+        pub(in crate::grpc) conditions: Option<Vec<JobExecutionTaskCondition<'a>>>,
         #[serde(borrow)]
-        pub(super) metadata: Option<JobExecutionTaskMetadata<'a>>,
+        pub(in crate::grpc) metadata: Option<JobExecutionTaskMetadata<'a>>,
         #[serde(borrow)]
-        pub(super) spec: Option<JobExecutionTaskSpec<'a>>,
+        pub(in crate::grpc) spec: Option<JobExecutionTaskSpec<'a>>,
         #[serde(borrow)]
-        pub(super) status: Option<Cow<'a, str>>,
+        pub(in crate::grpc) status: Option<Cow<'a, str>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct JobExecutionTaskMetadata<'a> {
+    pub(in crate::grpc) struct JobExecutionTaskMetadata<'a> {
         #[serde(borrow)]
-        pub(super) completed_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) completed_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) created_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) created_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) name: Option<Cow<'a, str>>,
+        pub(in crate::grpc) name: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) scheduled_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) scheduled_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) started_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) started_at: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) updated_at: Option<Cow<'a, str>>,
+        pub(in crate::grpc) updated_at: Option<Cow<'a, str>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct JobExecutionTaskSpec<'a> {
-        pub(super) max_retries: Option<i64>,
+    pub(in crate::grpc) struct JobExecutionTaskSpec<'a> {
+        pub(in crate::grpc) max_retries: Option<i64>,
         #[serde(borrow)]
-        pub(super) timeout: Option<Cow<'a, str>>,
+        pub(in crate::grpc) timeout: Option<Cow<'a, str>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
-    pub(super) struct JobExecutionTaskCondition<'a> {
+    pub(in crate::grpc) struct JobExecutionTaskCondition<'a> {
         #[serde(borrow)]
-        pub(super) execution_reason: Option<Cow<'a, str>>,
+        pub(in crate::grpc) execution_reason: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) message: Option<Cow<'a, str>>,
+        pub(in crate::grpc) message: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) reason: Option<Cow<'a, str>>,
+        pub(in crate::grpc) reason: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) severity: Option<Cow<'a, str>>,
+        pub(in crate::grpc) severity: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        pub(super) state: Option<Cow<'a, str>>,
+        pub(in crate::grpc) state: Option<Cow<'a, str>>,
         #[serde(borrow, rename = "type")]
-        pub(super) type_: Option<Cow<'a, str>>,
+        pub(in crate::grpc) type_: Option<Cow<'a, str>>,
     }
 }
 
@@ -226,7 +229,7 @@ fn or_empty<'s>(v: &'s Option<Cow<'_, str>>) -> &'s str {
 impl view::JobExecution<'_> {
     /// The fields of `proto::JobExecution` as [`convert::execution`] fills them, in field-number
     /// order.
-    fn encode(&self) -> EncodedExecution {
+    pub(super) fn encode(&self) -> EncodedExecution {
         let md = &self.metadata;
         let (id, job) = (or_empty(&md.id), or_empty(&md.job));
         let mut buf = Vec::with_capacity(1024);
@@ -410,20 +413,27 @@ fn varint(mut v: u64, b: &mut Vec<u8>) {
     b.push(v as u8);
 }
 
-/// A message field: its key, its length, then what `write` writes (the length is known after,
-/// so the body is moved right by the length's size once written: a few hundred bytes).
+/// A message field: its key, its length, then what `write` writes. The length is known after:
+/// one byte is kept for it (most tasks' conditions and timestamps are below 128 bytes) and the
+/// body is moved right only when the length needs more.
 fn nested(tag: u32, b: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     key(tag, WireType::LengthDelimited, b);
-    let start = b.len();
+    let at = b.len();
+    b.push(0);
     write(b);
-    let len = (b.len() - start) as u64;
+    let len = b.len() - at - 1;
+    if len < 0x80 {
+        b[at] = len as u8;
+        return;
+    }
     let mut prefix = [0u8; 10];
     let mut free = &mut prefix[..];
-    encoding::encode_varint(len, &mut free);
-    let (used, end) = (10 - free.len(), b.len());
-    b.extend_from_slice(&prefix[..used]);
-    b.copy_within(start..end, start + used);
-    b[start..start + used].copy_from_slice(&prefix[..used]);
+    encoding::encode_varint(len as u64, &mut free);
+    let used = 10 - free.len();
+    let end = b.len();
+    b.resize(end + used - 1, 0);
+    b.copy_within(at + 1..end, at + used);
+    b[at..at + used].copy_from_slice(&prefix[..used]);
 }
 
 #[cfg(test)]
@@ -444,7 +454,10 @@ mod tests {
 
     /// Asserts the view answers `json` as the model path does: the same message (the same
     /// bytes when no map can be ordered otherwise), or the same error.
+    /// The tape ([`super::super::tape`]) is held to the same answer: read as a page, it answers
+    /// as serde_json does or leaves the page to it.
     fn assert_same(json: &str) {
+        super::super::tape::tests::assert_page_same(format!("[{json}]").as_bytes());
         let view = EncodedExecution::from_json(json);
         match (model(json), view) {
             (Ok(expected), Ok(encoded)) => {
@@ -497,6 +510,11 @@ mod tests {
             assert_eq!(executions.len(), 100);
             for json in executions {
                 assert_same(&json);
+                let page = format!("[{json}]");
+                assert!(
+                    super::super::tape::read(page.as_bytes()).is_some(),
+                    "{json}"
+                );
                 let model = model(&json).unwrap();
                 statuses.insert(model.raw_state);
             }
@@ -580,6 +598,11 @@ mod tests {
         let execution = example(defs, "execution", &defs["JobExecution"]);
         let json = execution.to_string();
         assert_same(&json);
+        let page = format!("[{json}]");
+        assert!(
+            super::super::tape::read(page.as_bytes()).is_some(),
+            "{json}"
+        );
         // Every part is there, so the comparison covers it.
         let message = model(&json).unwrap();
         let spec = message.spec.as_ref().unwrap();

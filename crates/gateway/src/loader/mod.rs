@@ -51,7 +51,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     error::{Code, Error},
-    grpc::transcode::{EncodedExecution, ExecutionSeed},
+    grpc::{tape::EncodedPageDecoder, transcode::EncodedExecution},
 };
 
 mod held;
@@ -478,7 +478,7 @@ impl Read for EncodedExecutionsPage {
         _: ExecutionProjection,
     ) -> Result<Self::Value, UpstreamError> {
         client
-            .list_job_executions_seeded(creds, &self.0.job, &self.0.request, ExecutionSeed)
+            .list_job_executions_decoded(creds, &self.0.job, &self.0.request, EncodedPageDecoder)
             .await
     }
 
