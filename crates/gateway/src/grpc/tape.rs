@@ -611,6 +611,97 @@ pub(super) mod tests {
         assert!(assert_page_same(format!("[{EXECUTION}]").as_bytes()));
     }
 
+    /// Any JSON value, its object keys drawn mostly from the names the readers know (so that
+    /// known fields get values of every type, repeated, nested where they do not belong).
+    fn any_json() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const KEYS: &[&str] = &[
+            "data",
+            "meta",
+            "hasMore",
+            "nextCursor",
+            "total",
+            "totalIsPartial",
+            "metadata",
+            "spec",
+            "stats",
+            "status",
+            "tasks",
+            "id",
+            "job",
+            "createdAt",
+            "envOverride",
+            "timeout",
+            "taskCount",
+            "conditions",
+            "name",
+            "maxRetries",
+            "type",
+            "other",
+        ];
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            prop::sample::select(vec![
+                "-0",
+                "0",
+                "1.5",
+                "1e2",
+                "-0.0",
+                "18446744073709551616"
+            ])
+            .prop_map(str::to_owned),
+            "[a-z0-9 :TZ.é-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            Just("\"2026-05-31T23:59:20Z\"".to_owned()),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(
+                    |fields| {
+                        let fields: Vec<String> =
+                            fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                        format!("{{{}}}", fields.join(","))
+                    }
+                ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Generated bodies (pages, envelopes, executions of every shape, values of every type
+        /// where known fields are expected): the tape answers as serde_json or leaves the body
+        /// to it.
+        #[test]
+        fn generated_bodies_read_as_serde_reads_them(body in any_json()) {
+            assert_page_same(body.as_bytes());
+            assert_page_same(format!("[{body}]").as_bytes());
+            assert_page_same(format!(r#"{{"data":[{body}],"meta":{body}}}"#).as_bytes());
+            // An object's fields put into each struct of an execution.
+            if let Some(fields) = body.strip_prefix("{").and_then(|b| b.strip_suffix("}")) {
+                let sep = if fields.is_empty() { "" } else { "," };
+                for execution in [
+                    format!(r#"{{"metadata":{{"id":"e"}},"spec":{{}}{sep}{fields}}}"#),
+                    format!(r#"{{"metadata":{{{fields}}},"spec":{{}}}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{{fields}}}}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{}},"stats":{{{fields}}}}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{"envOverride":{{{fields}}}}}}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{}},"tasks":[{{{fields}}}]}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{"tasks":[{{"metadata":{{{fields}}}}}]}}}}"#),
+                    format!(r#"{{"metadata":{{}},"spec":{{}},"tasks":[{{"conditions":[{{{fields}}}]}}]}}"#),
+                ] {
+                    assert_page_same(format!("[{execution}]").as_bytes());
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_backslash_is_found_wherever_it_is() {
         for len in 0..40 {
