@@ -312,6 +312,22 @@ async fn metrics_have_the_families_and_labels_after_some_requests() {
     task.abort();
 }
 
+/// The recorder folds its samples into its histograms on a thread of its own, once per process:
+/// with nobody scraping `/metrics`, a histogram does not keep its samples one by one.
+#[test]
+fn the_recorder_runs_its_upkeep_without_a_scrape() {
+    let upkeep_threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == blaxel_gateway::METRICS_UPKEEP_THREAD)
+            .count()
+    };
+    assert!(blaxel_gateway::metrics_handle().is_some());
+    assert!(blaxel_gateway::metrics_handle().is_some());
+    assert_eq!(upkeep_threads(), 1, "one upkeep thread for the process");
+}
+
 #[tokio::test]
 async fn hostile_input_creates_no_label_values() {
     let emulator = blaxel_emulator::spawn(emulator_config(2)).await.unwrap();

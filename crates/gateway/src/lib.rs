@@ -38,19 +38,44 @@ pub const SECONDS_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
 
-/// The process-wide Prometheus recorder, installed on first call. `None` when another recorder
-/// was installed first.
+/// How often the recorder folds the samples recorded since into its histograms
+/// ([`PrometheusHandle::run_upkeep`]). Until then it keeps every sample (8 bytes, several per
+/// request), and `install_recorder` leaves the upkeep to its caller: with no scrape of
+/// `/metrics` the gateway grew by 0.75 MB/s at 20,000 requests/s (README, "Where we stand
+/// (2026-12-04, fifth round)"). At this period the samples held stay below a second's worth.
+pub const METRICS_UPKEEP: Duration = Duration::from_secs(1);
+
+/// The name of the thread that runs the recorder's upkeep every [`METRICS_UPKEEP`].
+pub const METRICS_UPKEEP_THREAD: &str = "metrics-upkeep";
+
+/// The process-wide Prometheus recorder, installed on first call with its upkeep thread
+/// ([`METRICS_UPKEEP_THREAD`]). `None` when another recorder was installed first.
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 // Histograms (aggregatable across replicas), not summaries: every `_seconds`
                 // metric, 1 ms to 60 s.
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            // A thread, not a task: the recorder is process-wide and may be installed before
+            // (or outside) any runtime.
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name(METRICS_UPKEEP_THREAD.into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(METRICS_UPKEEP);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "metrics upkeep thread not started: histograms grow until scraped");
+            }
+            Some(handle)
         })
         .clone()
 }
