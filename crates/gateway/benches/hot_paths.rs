@@ -7,6 +7,9 @@
 //!   loaded (the request's loader is primed, so no upstream call is made); `..._cached_document`
 //!   takes the parsed document from the gateway's [`DocumentCache`] instead of parsing;
 //! - `cursor/encode`, `cursor/decode`: one edge cursor;
+//! - `transcode/*`: the gRPC face's reading of a page of 20 into protobuf-encoded executions,
+//!   by serde_json (`Json(PageSeed(ExecutionSeed))`) and from simd-json's tape
+//!   (`EncodedPageDecoder`), side by side;
 //! - `floor/*`: the physical floor of one request's own work, the page's JSON decoded into the
 //!   model and the model encoded back to JSON (about the answer's size), without GraphQL: what a
 //!   gateway could not do below, to read next to `execute/*` and the load tests' CPU per request.
@@ -212,6 +215,30 @@ fn cursors(c: &mut Criterion) {
     group.finish();
 }
 
+fn transcode(c: &mut Criterion) {
+    use blaxel_gateway::grpc::{tape::EncodedPageDecoder, transcode::ExecutionSeed};
+    use blaxel_models::PageSeed;
+    use blaxel_transport::{Decode, Json};
+    let rt = runtime();
+    let bytes = upstream_page(&rt, 20);
+    let serde = Json(PageSeed(ExecutionSeed));
+    let tape = EncodedPageDecoder;
+    assert_eq!(
+        tape.decode(&bytes).expect("the tape reads the page"),
+        serde.decode(&bytes).expect("serde_json reads the page"),
+        "the same encoded page both ways"
+    );
+    let mut group = c.benchmark_group("transcode");
+    group.throughput(criterion::Throughput::Bytes(bytes.len() as u64));
+    group.bench_function(format!("serde_json_page_20_{}kB", bytes.len() / 1000), |b| {
+        b.iter(|| serde.decode(std::hint::black_box(&bytes)).expect("reads"))
+    });
+    group.bench_function(format!("tape_page_20_{}kB", bytes.len() / 1000), |b| {
+        b.iter(|| tape.decode(std::hint::black_box(&bytes)).expect("reads"))
+    });
+    group.finish();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -229,6 +256,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = hot_paths;
     config = config();
-    targets = decode, floor, execute, cursors
+    targets = decode, floor, execute, cursors, transcode
 }
 criterion_main!(hot_paths);
