@@ -230,9 +230,10 @@ fn transcode(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("transcode");
     group.throughput(criterion::Throughput::Bytes(bytes.len() as u64));
-    group.bench_function(format!("serde_json_page_20_{}kB", bytes.len() / 1000), |b| {
-        b.iter(|| serde.decode(std::hint::black_box(&bytes)).expect("reads"))
-    });
+    group.bench_function(
+        format!("serde_json_page_20_{}kB", bytes.len() / 1000),
+        |b| b.iter(|| serde.decode(std::hint::black_box(&bytes)).expect("reads")),
+    );
     group.bench_function(format!("tape_page_20_{}kB", bytes.len() / 1000), |b| {
         b.iter(|| tape.decode(std::hint::black_box(&bytes)).expect("reads"))
     });

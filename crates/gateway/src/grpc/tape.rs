@@ -14,9 +14,10 @@
 //!   garbage where serde_json refuses it, so strings are taken only when none is escaped;
 //! - a number that is not an integer within `i64` (a float, `-0`: serde_json reads `-0` as the
 //!   float -0.0, simd-json as the integer 0, the only `I64(0)` it makes);
-//! - any value of a known field that the model would refuse (wrong type, a repeated field, a
-//!   struct written as an array) and any `envOverride` other than an object of strings,
-//!   integers, booleans and nulls, or a string;
+//! - a known field that is not of its plain JSON type or comes twice (the model refuses a wrong
+//!   type and a repeated field; serde reads a struct written as an array by position), and any
+//!   `envOverride` other than null, a string or an object of strings, integers, booleans and
+//!   nulls;
 //! - anything simd-json itself refuses (bad JSON, trailing data, integers beyond `u64`);
 //! - a body over 2 MiB (the tape costs about five times the body; serde_json reads in place).
 
