@@ -236,32 +236,28 @@ fn optional<'i, T>(
 
 /// `PageVisitor`: the `{data, meta}` envelope or the bare array.
 fn page(tape: &[Node<'_>]) -> Option<Page<EncodedExecution>> {
-    let executions = |v| list(v, |e| Some(execution(e)?.encode()));
     if let Some(items) = array(tape) {
-        let items = items
-            .map(|e| Some(execution(e)?.encode()))
-            .collect::<Option<Vec<_>>>()?;
+        let items = items.map(encoded).collect::<Option<Vec<_>>>()?;
         return Some(Page { items, meta: None });
     }
     let mut seen = Seen::default();
     let (mut items, mut meta) = (None, None);
     for (key, v) in object(tape)? {
         match key {
-            "data" => {
-                seen.first(0)?;
-                items = executions(v)?;
-            }
-            "meta" => {
-                seen.first(1)?;
-                meta = optional(v, pagination)?;
-            }
-            _ => {}
-        }
+            "data" => (seen.first(0)?, items = list(v, encoded)?),
+            "meta" => (seen.first(1)?, meta = optional(v, pagination)?),
+            _ => ((), ()),
+        };
     }
     Some(Page {
         items: items.unwrap_or_default(),
         meta: Some(meta.unwrap_or_default()),
     })
+}
+
+/// One execution of the page, written as protobuf by the transcode view's encoder.
+fn encoded(v: Value<'_, '_>) -> Option<EncodedExecution> {
+    Some(execution(v)?.encode())
 }
 
 fn pagination(v: Value<'_, '_>) -> Option<PaginationMeta> {
