@@ -13,6 +13,7 @@
 #
 # Usage: bench/grpc.sh [--duration S] [--conns 1,32] [--streams 1] [--no-build] [--out DIR]
 #                      [--gateway-bin PATH]   (another gateway binary, e.g. an earlier build)
+#                      [--emulator-bin PATH]  (another emulator binary)
 # Needs the release binaries (built unless --no-build), h2load, python3, curl and buf
 # (.ci/grpc-setup.sh). Every process started here is stopped on exit.
 set -euo pipefail
@@ -24,6 +25,7 @@ STREAMS=1
 BUILD=1
 OUT=""
 GATEWAY_BIN=""
+EMULATOR_BIN=""
 EMU_PORT=18381
 GW_PORT=18380
 GRPC_PORT=18351
@@ -35,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --gateway-bin) GATEWAY_BIN="$2"; shift 2 ;;
+    --emulator-bin) EMULATOR_BIN="$2"; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -54,7 +57,7 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-"$BIN/blaxel-emulator" --listen "127.0.0.1:$EMU_PORT" --jobs 5 --executions-per-job 1000 \
+"${EMULATOR_BIN:-$BIN/blaxel-emulator}" --listen "127.0.0.1:$EMU_PORT" --jobs 5 --executions-per-job 1000 \
   --token dev-token=my-workspace >"$OUT/emulator.log" 2>&1 &
 EMU_PID=$!; PIDS+=("$EMU_PID")
 "${GATEWAY_BIN:-$BIN/blaxel-gateway}" --listen "127.0.0.1:$GW_PORT" --grpc-listen "127.0.0.1:$GRPC_PORT" \

@@ -20,9 +20,9 @@
 # Usage: bench/run.sh [--duration S] [--warmup S] [--conns 1,32] [--scenarios a,b,c,d,e,f]
 #                     [--unique-auth] [--tokens N] [--no-build] [--out DIR]
 #                     [--gateway-args "ARGS"] [--emulator-port P] [--gateway-port P]
-#                     [--timeout S] [--gateway-bin PATH]
+#                     [--timeout S] [--gateway-bin PATH] [--emulator-bin PATH]
 # --gateway-bin runs another gateway binary (e.g. a copy of the one before a change, for an A/B
-# pair of runs); the emulator is still target/release's.
+# pair of runs); --emulator-bin another emulator binary (default: target/release's).
 # Every run stops by itself (wrk -d, plus a watchdog of --timeout seconds, default 900), and
 # every process started here is stopped on exit, error or Ctrl-C.
 set -euo pipefail
@@ -45,6 +45,7 @@ GW_PORT=18280
 TIMEOUT=900
 JOBS=5
 GW_BIN_ARG=""
+EMU_BIN_ARG=""
 EXECUTIONS=1000
 
 usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -64,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --gateway-port) GW_PORT="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
     --gateway-bin) GW_BIN_ARG="$2"; shift 2 ;;
+    --emulator-bin) EMU_BIN_ARG="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -120,7 +122,7 @@ if [[ $BUILD == 1 ]]; then
   log "building release binaries"
   cargo build --release -p blaxel-emulator -p blaxel-gateway >&2
 fi
-EMU_BIN="$ROOT/target/release/blaxel-emulator"
+EMU_BIN="${EMU_BIN_ARG:-$ROOT/target/release/blaxel-emulator}"
 GW_BIN="${GW_BIN_ARG:-$ROOT/target/release/blaxel-gateway}"
 [[ -x $EMU_BIN && -x $GW_BIN ]] || { echo "release binaries missing: run without --no-build" >&2; exit 1; }
 

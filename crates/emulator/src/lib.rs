@@ -38,6 +38,7 @@ mod config;
 mod cursor;
 mod faults;
 mod net;
+mod rendered;
 pub mod route;
 mod seed;
 mod server;

@@ -133,6 +133,7 @@ fn plan_exec(rng: &mut StdRng, id: String, created: i64, role: Role, job_timeout
         env,
         memory,
         cancel_at: None,
+        rendered: Default::default(),
     };
     let mut tasks;
     match role {
@@ -233,11 +234,12 @@ fn reference_exec(created: i64) -> Exec {
         env: Some(vec!["MY_VAR".into(), "BATCH_SIZE".into()]),
         memory: Some(2048),
         cancel_at: None,
+        rendered: Default::default(),
     }
 }
 
 /// Builds the seeded executions of one job, sorted into its indexes.
-fn seed_executions(seed: u64, workspace: &str, job: &str, n: usize) -> Vec<Exec> {
+pub(crate) fn seed_executions(seed: u64, workspace: &str, job: &str, n: usize) -> Vec<Exec> {
     let mut rng = StdRng::seed_from_u64(seed ^ hash64(&[workspace, job]));
     let with_reference = workspace == REFERENCE_WORKSPACE && job == REFERENCE_JOB && n > 0;
     let generated = n - usize::from(with_reference);

@@ -13,7 +13,7 @@ use blaxel_models::ApiVersion;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{EmulatorConfig, Fault, cursor, faults::FaultError, seed, store, timeline};
+use crate::{EmulatorConfig, Fault, cursor, faults::FaultError, rendered, seed, store, timeline};
 
 /// Request counts, as served by `GET /_emulator/stats`:
 /// `{"requests": {"GET /v0/jobs/{jobId}/executions": 12, ...}, "total": 12}`.
@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     has_faults: AtomicBool,
     pub(crate) create_rng: Mutex<StdRng>,
     pub(crate) cursors: cursor::Cursors,
+    /// Bytes of executions' JSON still allowed to be kept rendered.
+    pub(crate) renders: rendered::RenderBudget,
 }
 
 /// A cheap, cloneable handle on one emulator's shared state: the in-process twin of the
@@ -100,6 +102,7 @@ impl Emulator {
                 has_faults: AtomicBool::new(false),
                 create_rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x6372_6561_7465)),
                 cursors: cursor::Cursors::new(config.seed),
+                renders: rendered::RenderBudget::new(rendered::RENDER_BUDGET_BYTES),
             }),
         }
     }

@@ -12,6 +12,8 @@ use blaxel_models::{
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::rendered::RenderCache;
+
 /// The virtual clock's origin: 2026-06-01T00:00:00Z, in Unix seconds.
 pub(crate) const START: i64 = 1_780_272_000;
 
@@ -65,6 +67,8 @@ pub(crate) struct Exec {
     pub env: Option<Vec<String>>,
     pub memory: Option<i64>,
     pub cancel_at: Option<i64>,
+    /// The last JSON rendered of this execution (see [`RenderCache`]).
+    pub rendered: RenderCache,
 }
 
 /// What one task looks like at some instant.

@@ -144,6 +144,7 @@ pub(crate) async fn create_execution(
         env: (!env_names.is_empty()).then_some(env_names),
         memory: req.memory,
         cancel_at: None,
+        rendered: Default::default(),
     };
     let slot = ws.jobs[j].insert(exec);
     ws.live.push((j, slot));

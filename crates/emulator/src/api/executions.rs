@@ -4,7 +4,6 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use blaxel_models::JobExecution;
 
 use super::{
     ApiError,
@@ -14,6 +13,7 @@ use super::{
 };
 use crate::{
     Emulator,
+    rendered::Rendered,
     store::{JobState, WorkspaceState},
     timeline::Exec,
 };
@@ -55,14 +55,14 @@ pub(crate) async fn list_executions(
                 ))
             })?,
         };
-        let items: Vec<_> = job
+        let items: Vec<Rendered> = job
             .by_created
             .iter()
             .rev()
             .skip(offset)
             .take(limit)
             .map(|s| model(*s))
-            .collect();
+            .collect::<Result<_, _>>()?;
         return Ok(json(StatusCode::OK, &items, 3072 * items.len() + 16));
     }
     let scope = ["executions", &ctx.workspace, &job.name];
@@ -87,7 +87,7 @@ pub(crate) async fn list_executions(
         total: Total::bounded(job.execs.len(), emu.inner().total_count_limit),
         item_bytes: 3072,
     };
-    Ok(list.page(emu, false, src))
+    list.page(emu, false, src)
 }
 
 /// One execution, as it is at the virtual clock's instant.
@@ -100,7 +100,7 @@ pub(crate) async fn get_execution(
     let ws = workspace(&store, &ctx)?;
     let job = job_of(ws, &job)?;
     let exec = exec_of(job, &id)?;
-    let model = render(&emu, ws, job, exec, emu.now_secs());
+    let model = render(&emu, ws, job, exec, emu.now_secs())?;
     Ok(json(StatusCode::OK, &model, 4096))
 }
 
@@ -122,18 +122,39 @@ pub(crate) async fn cancel_execution(
         exec.cancel_at = Some(now);
     }
     let job = &ws.jobs[j];
-    let model = render(&emu, ws, job, &job.execs[slot], now);
+    let model = render(&emu, ws, job, &job.execs[slot], now)?;
     Ok(json(StatusCode::OK, &model, 4096))
 }
 
-/// An execution as the API sends it at `now`.
+/// An execution's JSON as the API sends it at `now`, rendered once per (instant, cancel time).
+///
+/// # Errors
+/// 500 if the model cannot be serialized (see [`RenderCache::get_or_render`]).
+///
+/// [`RenderCache::get_or_render`]: crate::rendered::RenderCache::get_or_render
 fn render(
     emu: &Emulator,
     ws: &WorkspaceState,
     job: &JobState,
     exec: &Exec,
     now: i64,
-) -> JobExecution {
-    let inline_max = emu.inner().inline_tasks_max;
-    exec.model(&ws.name, &job.name, &ws.cluster, now, inline_max)
+) -> Result<Rendered, ApiError> {
+    let inner = emu.inner();
+    exec.rendered
+        .get_or_render(now, exec.cancel_at, &inner.renders, || {
+            exec.model(
+                &ws.name,
+                &job.name,
+                &ws.cluster,
+                now,
+                inner.inline_tasks_max,
+            )
+        })
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("execution {} could not be serialized: {e}", exec.id),
+            )
+        })
 }

@@ -117,11 +117,11 @@ pub(crate) async fn list_jobs(
                     .as_ref()
                     .is_none_or(|s| j.job.status.as_ref().is_some_and(|st| s.contains(st)))
         },
-        item: |i: usize| &ws.jobs[index[i]].job,
+        item: |i: usize| Ok(&ws.jobs[index[i]].job),
         total: Total::exact(ws.jobs.len()),
         item_bytes: 2048,
     };
-    Ok(list.page(emu, anchor.is_some(), src))
+    list.page(emu, anchor.is_some(), src)
 }
 
 /// One job.

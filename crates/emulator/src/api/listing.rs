@@ -1,13 +1,13 @@
 //! The listing engine: keyset pages over sorted indexes, cursors bound to a query, and the
 //! `meta` envelope.
 
-use axum::{http::StatusCode, response::Response};
+use axum::http::StatusCode;
 use blaxel_models::{Page, PaginationMeta, PaginationSort};
 use serde::Serialize;
 
 use super::{
     ApiError,
-    error::json,
+    error::{ApiResult, json},
     request::{Params, parse_limit, parse_q, parse_sort},
 };
 use crate::{
@@ -45,7 +45,8 @@ pub(crate) const SHARED_LIMIT: LimitRule = LimitRule {
 };
 
 /// What one page is made of: `len` index positions with their sort `key`, the ones to `keep`,
-/// how to render one (`item`, about `item_bytes` of JSON), and the `total` to report.
+/// how to render one (`item`, about `item_bytes` of JSON, or the error that fails the page), and
+/// the `total` to report.
 pub(crate) struct PageSource<K, F, I> {
     pub len: usize,
     pub key: K,
@@ -99,16 +100,19 @@ impl Listing {
 
     /// Serves one page: scans `src` in sort order from the cursor (or, with `tail`, the last
     /// page), then writes `{data, meta}` with the next cursor when more follow.
+    ///
+    /// # Errors
+    /// The first error of `src.item`.
     pub(crate) fn page<'k, K, F, I, T>(
         &self,
         emu: &Emulator,
         tail: bool,
         src: PageSource<K, F, I>,
-    ) -> Response
+    ) -> ApiResult
     where
         K: Fn(usize) -> (i64, &'k str) + Copy,
         F: Fn(usize) -> bool,
-        I: Fn(usize) -> T,
+        I: Fn(usize) -> Result<T, ApiError>,
         T: Serialize,
     {
         let (positions, more) = scan(
@@ -121,16 +125,19 @@ impl Listing {
             src.keep,
         );
         let next = next_cursor(emu, &self.fp, &positions, more, src.key);
-        let items: Vec<T> = positions.iter().map(|i| (src.item)(*i)).collect();
+        let items = positions
+            .iter()
+            .map(|i| (src.item)(*i))
+            .collect::<Result<Vec<T>, _>>()?;
         let page = Page {
             meta: meta(more, next, src.total),
             items,
         };
-        json(
+        Ok(json(
             StatusCode::OK,
             &page,
             src.item_bytes * positions.len() + 256,
-        )
+        ))
     }
 }
 

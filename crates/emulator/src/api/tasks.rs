@@ -49,9 +49,9 @@ pub(crate) async fn list_tasks(
         len: index.len(),
         key: |i: usize| (time, names[index[i]].as_str()),
         keep: |i: usize| q.is_none_or(|q| contains_ci(&names[index[i]], q)),
-        item: |i: usize| &tasks[index[i]],
+        item: |i: usize| Ok(&tasks[index[i]]),
         total: Total::exact(tasks.len()),
         item_bytes: 1024,
     };
-    Ok(list.page(emu, false, src))
+    list.page(emu, false, src)
 }
