@@ -81,6 +81,31 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     Ok(())
 }
 
+/// Most values [`encoded_len`] looks at: the pre-encoded subtrees sit near the root (a
+/// connection, or its edges), so a response tree built by resolvers is not walked twice.
+const ENCODED_LEN_VISITS: usize = 256;
+
+/// Bytes of the pre-encoded subtrees (`Value::Binary`) among the first 256 values of `value`
+/// (depth first): what [`write_response`] will copy in one piece, known before writing so that
+/// the body is allocated once rather than doubled four times over a page of 100 kB (the
+/// reallocations' copies were about 3 % of a request's CPU at 32 connections: `perf`).
+pub fn encoded_len(value: &Value) -> usize {
+    fn walk(value: &Value, visits: &mut usize) -> usize {
+        if *visits == 0 {
+            return 0;
+        }
+        *visits -= 1;
+        match value {
+            Value::Binary(json) => json.len(),
+            Value::List(items) => items.iter().map(|item| walk(item, visits)).sum(),
+            Value::Object(map) => map.values().map(|item| walk(item, visits)).sum(),
+            _ => 0,
+        }
+    }
+    let mut visits = ENCODED_LEN_VISITS;
+    walk(value, &mut visits)
+}
+
 /// Writes `s` as a JSON string (serde_json's escaping). Most strings (ids, keys, timestamps,
 /// enum names) need none: they are copied in one piece.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -114,6 +139,30 @@ mod tests {
     use async_graphql::{Name, ServerError, indexmap::IndexMap};
 
     use super::*;
+
+    #[test]
+    fn encoded_len_counts_the_pre_encoded_bytes_near_the_root() {
+        let binary = |n: usize| Value::Binary(vec![b'1'; n].into());
+        let mut edges = IndexMap::new();
+        edges.insert(Name::new("a"), binary(100));
+        edges.insert(Name::new("b"), Value::List(vec![binary(10), binary(20)]));
+        edges.insert(Name::new("s"), Value::String("not counted".into()));
+        let mut root = IndexMap::new();
+        root.insert(Name::new("x"), Value::Object(edges));
+        let value = Value::Object(root);
+        assert_eq!(encoded_len(&value), 130);
+        let mut out = Vec::new();
+        write_value(&mut out, &value).unwrap();
+        assert!(out.len() >= 130);
+        // A resolver-built tree is walked no further than 256 values.
+        let wide = Value::List((0..1000).map(|_| binary(1)).collect());
+        assert_eq!(encoded_len(&wide), ENCODED_LEN_VISITS - 1);
+        let mut deep = binary(7);
+        for _ in 0..300 {
+            deep = Value::List(vec![deep]);
+        }
+        assert_eq!(encoded_len(&deep), 0);
+    }
 
     #[test]
     fn writes_what_serde_writes_and_passes_binary_through() {

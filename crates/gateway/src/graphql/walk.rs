@@ -66,6 +66,15 @@ impl ExecutionNode {
         Self(Node::Rendered(rendered))
     }
 
+    /// Bytes of JSON rendered for this execution, every node field together (0 when it was
+    /// not rendered).
+    pub fn rendered_len(&self) -> usize {
+        match &self.0 {
+            Node::Rendered(rendered) => rendered.iter().map(|(_, json)| json.len()).sum(),
+            Node::Model(_) => 0,
+        }
+    }
+
     /// The JSON rendered for the node field `field`; `None` when this execution was not
     /// rendered for it.
     pub fn rendered_for(&self, field: &Positioned<Field>) -> Option<&Bytes> {

@@ -41,7 +41,7 @@ use super::{
 };
 use crate::{
     error::Error,
-    graphql::json::{DirectJson, write_response},
+    graphql::json::{DirectJson, encoded_len, write_response},
 };
 
 /// The code of every malformed request (`crate::error::Code::BadUserInput`'s wire form).
@@ -622,8 +622,15 @@ fn answer(
 /// The JSON of `bodies`: a list when `batch`, else the first. Full responses are written by
 /// [`write_response`] (pre-encoded executions passed through).
 fn write_bodies(bodies: &[Body<'_>], batch: bool) -> serde_json::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(16 * 1024);
     let bodies = if batch { bodies } else { &bodies[..1] };
+    let encoded: usize = bodies
+        .iter()
+        .map(|body| match body {
+            Body::Full(response) => encoded_len(&response.data),
+            Body::Errors { .. } => 0,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(16 * 1024 + encoded);
     if batch {
         out.push(b'[');
     }
