@@ -48,6 +48,18 @@ fn main() {
         "#[serde(default, skip_serializing_if",
         "#[serde(default, deserialize_with = \"crate::null_as_default\", skip_serializing_if",
     );
+    // An execution's two inline task lists are skipped, not built, when the reader's projection
+    // leaves them out (`crate::projection::task_list`).
+    let task_list = "deserialize_with = \"crate::null_as_default\", skip_serializing_if = \"::std::vec::Vec::is_empty\")]\n    pub tasks: ::std::vec::Vec<JobExecutionTask>,";
+    assert_eq!(
+        code.matches(task_list).count(),
+        2,
+        "JobExecution.tasks and JobExecutionSpec.tasks, as typify writes them"
+    );
+    let code = code.replace(
+        task_list,
+        &task_list.replace("crate::null_as_default", "crate::projection::task_list"),
+    );
     let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("blaxel_jobs.rs");
     fs::write(out, code).expect("write the generated models");
 }

@@ -1,13 +1,61 @@
 //! The parts of a `JobExecution` a reader needs, and the decoding that drops the rest.
 
-use serde::{Deserialize, Deserializer, de::DeserializeSeed};
+use std::cell::Cell;
 
-use crate::JobExecution;
+use serde::{
+    Deserialize, Deserializer,
+    de::{DeserializeSeed, IgnoredAny},
+};
+
+use crate::{JobExecution, JobExecutionTask};
+
+thread_local! {
+    /// True while an [`ExecutionProjection`] without [`ExecutionProjection::TASKS`] decodes an
+    /// execution on this thread: its task lists are then skipped, not built.
+    static SKIP_TASK_LISTS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Decodes `JobExecution.tasks` and `JobExecutionSpec.tasks` (the generated code calls it,
+/// see `build.rs`): as [`crate::null_as_default`] does, or, while a projection without
+/// [`ExecutionProjection::TASKS`] decodes the execution, by skipping the value (its JSON is still
+/// read, nothing is allocated). The task lists are most of an execution's bytes (a page of 20
+/// from the emulator: 58 kB, of which building the tasks was three quarters of decoding it); a
+/// reader that does not select them no longer pays for them, nor fails on a malformed list it
+/// would have dropped.
+///
+/// # Errors
+/// What [`crate::null_as_default`] fails with, when the lists are kept.
+pub(crate) fn task_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<JobExecutionTask>, D::Error> {
+    if SKIP_TASK_LISTS.get() {
+        IgnoredAny::deserialize(d)?;
+        return Ok(Vec::new());
+    }
+    crate::null_as_default(d)
+}
+
+/// Sets [`SKIP_TASK_LISTS`] for one execution's decoding and restores it after, on error and
+/// unwinding too.
+struct SkipTaskLists(bool);
+
+impl SkipTaskLists {
+    fn set(skip: bool) -> Self {
+        Self(SKIP_TASK_LISTS.replace(skip))
+    }
+}
+
+impl Drop for SkipTaskLists {
+    fn drop(&mut self) {
+        SKIP_TASK_LISTS.set(self.0);
+    }
+}
 
 /// The parts of a [`JobExecution`] a reader needs. Used as a [`DeserializeSeed`] (alone for one
-/// execution, in a [`crate::PageSeed`] for a page), it decodes each execution whole and at once
-/// drops the parts not asked for, so a page held for a narrow selection costs memory in
-/// proportion to that selection, and never more than one whole execution at a time.
+/// execution, in a [`crate::PageSeed`] for a page), it decodes each execution, reading past its
+/// task lists without building them when [`Self::TASKS`] is not asked for ([`task_list`]), and
+/// at once drops the other parts not asked for, so a page held for a narrow selection costs
+/// memory in proportion to that selection, and never more than one whole execution at a time.
 ///
 /// Always kept, whatever the projection: `metadata.id`, `metadata.job` and `metadata.workspace`
 /// (an execution's identity: global ids, cursor anchors, the tasks listing's path), `spec`'s
@@ -109,7 +157,10 @@ impl<'de> DeserializeSeed<'de> for ExecutionProjection {
     type Value = JobExecution;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JobExecution, D::Error> {
-        let mut execution = JobExecution::deserialize(d)?;
+        let mut execution = {
+            let _skip = SkipTaskLists::set(!self.contains(Self::TASKS));
+            JobExecution::deserialize(d)?
+        };
         self.trim(&mut execution);
         Ok(execution)
     }

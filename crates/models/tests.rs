@@ -126,6 +126,64 @@ fn a_projection_drops_what_it_does_not_keep_as_each_item_decodes() {
 }
 
 #[test]
+fn a_projection_without_tasks_skips_the_task_lists_and_answers_as_trimming_does() {
+    use serde::de::DeserializeSeed as _;
+    let decode = |projection: ExecutionProjection, text: &str| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        PageSeed(projection).deserialize(&mut de)
+    };
+    let whole: Page<JobExecution> = serde_json::from_str(SEED).unwrap();
+    let parts = [
+        ExecutionProjection::IDENTITY,
+        ExecutionProjection::TASKS,
+        ExecutionProjection::ENV_OVERRIDE,
+        ExecutionProjection::TASKS.union(ExecutionProjection::CONDITIONS),
+        ExecutionProjection::CREATED_AT.union(ExecutionProjection::CLUSTER),
+        ExecutionProjection::ALL,
+    ];
+    for projection in parts {
+        let mut trimmed = whole.clone();
+        trimmed.items.iter_mut().for_each(|e| projection.trim(e));
+        assert_eq!(decode(projection, SEED).unwrap(), trimmed, "{projection:?}");
+    }
+
+    // A task list the reader leaves out is read past, whatever it holds; kept, it must decode.
+    for tasks in [
+        r#""not a list""#,
+        "[1,2]",
+        r#"[{"status":7}]"#,
+        "null",
+        "{}",
+    ] {
+        let text =
+            format!(r#"[{{"metadata":{{"id":"e"}},"spec":{{"tasks":{tasks}}},"tasks":{tasks}}}]"#);
+        let page = decode(ExecutionProjection::IDENTITY, &text).unwrap();
+        assert!(page.items[0].tasks.is_empty() && page.items[0].spec.tasks.is_empty());
+        let kept = decode(ExecutionProjection::TASKS, &text);
+        assert_eq!(kept.is_err(), tasks != "null", "{tasks}: {kept:?}");
+    }
+    // Still JSON: a list that does not parse fails the page either way.
+    let broken = r#"[{"metadata":{"id":"e"},"tasks":[1,}]"#;
+    assert!(decode(ExecutionProjection::IDENTITY, broken).is_err());
+
+    // The skip holds for one execution's decoding only: not after an error, not for a plain
+    // decode on the same thread.
+    assert!(
+        decode(
+            ExecutionProjection::IDENTITY,
+            r#"[{"spec":{"parallelism":"x"}}]"#
+        )
+        .is_err()
+    );
+    let plain: JobExecution =
+        serde_json::from_str(r#"{"metadata":{"id":"e"},"spec":{},"tasks":[{"status":"running"}]}"#)
+            .unwrap();
+    assert_eq!(plain.tasks.len(), 1);
+    let plain: Page<JobExecution> = serde_json::from_str(SEED).unwrap();
+    assert_eq!(plain, whole);
+}
+
+#[test]
 fn page_rejects_scalars_and_duplicate_data() {
     assert!(serde_json::from_str::<Page<JobExecution>>("42").is_err());
     assert!(serde_json::from_str::<Page<JobExecution>>(r#"{"data":[],"data":[]}"#).is_err());
