@@ -165,6 +165,33 @@ fn a_projection_without_tasks_skips_the_task_lists_and_answers_as_trimming_does(
     // Still JSON: a list that does not parse fails the page either way.
     let broken = r#"[{"metadata":{"id":"e"},"tasks":[1,}]"#;
     assert!(decode(ExecutionProjection::IDENTITY, broken).is_err());
+    // Read past, a hostile list costs a parse and nothing kept: serde_json skips nesting
+    // without recursing (100,000 deep: no stack overflow), a long list is not built.
+    let nested = |depth: usize| {
+        format!(
+            r#"[{{"metadata":{{"id":"e"}},"spec":{{}},"tasks":{}{}}}]"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    for depth in [100, 100_000] {
+        let page = decode(ExecutionProjection::IDENTITY, &nested(depth)).unwrap();
+        assert!(page.items[0].tasks.is_empty());
+    }
+    // Kept, the same list is refused at its first level, as before.
+    assert!(decode(ExecutionProjection::TASKS, &nested(100_000)).is_err());
+    let long = format!(
+        r#"[{{"metadata":{{"id":"e"}},"spec":{{}},"tasks":[{}{{}}]}}]"#,
+        r#"{"status":"running","conditions":[{"type":"x"}]},"#.repeat(50_000)
+    );
+    let page = decode(ExecutionProjection::IDENTITY, &long).unwrap();
+    assert!(page.items[0].tasks.is_empty());
+    assert_eq!(
+        decode(ExecutionProjection::TASKS, &long).unwrap().items[0]
+            .tasks
+            .len(),
+        50_001
+    );
 
     // The skip holds for one execution's decoding only: not after an error, not for a plain
     // decode on the same thread.
