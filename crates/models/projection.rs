@@ -53,8 +53,8 @@ impl Drop for SkipTaskLists {
 
 /// The parts of a [`JobExecution`] a reader needs. Used as a [`DeserializeSeed`] (alone for one
 /// execution, in a [`crate::PageSeed`] for a page), it decodes each execution, reading past its
-/// task lists without building them when [`Self::TASKS`] is not asked for (skipped, still parsed), and
-/// at once drops the other parts not asked for, so a page held for a narrow selection costs
+/// task lists without building them when [`Self::TASKS`] is not asked for (parsed, not kept),
+/// and at once drops the other parts not asked for, so a page held for a narrow selection costs
 /// memory in proportion to that selection, and never more than one whole execution at a time.
 ///
 /// Always kept, whatever the projection: `metadata.id`, `metadata.job` and `metadata.workspace`
