@@ -143,3 +143,77 @@ async fn a_read_after_a_write_does_not_join_an_older_read() {
     // state after its delay, so both may see the cancel; the count tells them apart).
     assert_eq!(env.upstream(GET_EXECUTION), 2);
 }
+
+/// Every field of 20 executions: a rendered connection of about 100 kB, which the answer's body
+/// keeps shared rather than copied (`graphql::json::Rope`).
+const LARGE: &str = r#"query($job: String!) {
+  jobExecutions(jobName: $job, first: 20) { totalCount edges { cursor node {
+    id metadata { id job workspace cluster createdAt startedAt completedAt updatedAt }
+    spec { parallelism timeout envOverride tasks { status spec { maxRetries timeout } } }
+    stats { cancelled failure retried running success total } status
+    tasks { status conditions { type state reason message } metadata { name startedAt } }
+  } } }
+}"#;
+
+/// Sends `LARGE` as `token`; returns the status, the `content-length` and
+/// `transfer-encoding` headers and the body.
+async fn large(env: &Env, token: &str) -> (u16, Option<String>, Option<String>, Vec<u8>) {
+    let resp = env
+        .http
+        .post(&env.gateway.url)
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"query": LARGE, "variables": {"job": "data-processing-job"}}))
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (length, encoding) = (header("content-length"), header("transfer-encoding"));
+    let status = resp.status().as_u16();
+    (
+        status,
+        length,
+        encoding,
+        resp.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// Callers joining one flight get the same large answer, each whole and with its length, and
+/// it is the answer a caller alone gets.
+#[tokio::test]
+async fn a_shared_large_answer_is_sent_whole_with_its_length_to_every_caller() {
+    let env = slow_env(true).await;
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let env = &env;
+            async move { large(env, "dev-token").await }
+        })
+        .collect();
+    let answers = futures::future::join_all(calls).await;
+    assert_eq!(env.upstream(LIST_EXECUTIONS), 1);
+    env.emulator.emulator().clear_faults();
+    let alone = large(&env, "dev-token").await;
+    assert!(
+        alone.3.len() > 16 * 1024,
+        "large enough to be shared: {}",
+        alone.3.len()
+    );
+    let page: Value = serde_json::from_slice(&alone.3).unwrap();
+    assert!(page["errors"].is_null(), "{page}");
+    assert_eq!(
+        page["data"]["jobExecutions"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    for (status, length, encoding, body) in answers.iter().chain([&alone]) {
+        assert_eq!(*status, 200);
+        assert_eq!(length.as_deref(), Some(body.len().to_string().as_str()));
+        assert_eq!(encoding.as_deref(), None);
+        assert_eq!(body, &alone.3);
+    }
+}

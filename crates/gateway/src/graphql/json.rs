@@ -15,19 +15,179 @@
 //!   objects key by key, which it cannot do with bytes): the operation limits extension turns it
 //!   off for such documents ([`super::order::KeyOrder::unrepeated`]).
 
+use std::{
+    collections::VecDeque,
+    convert::Infallible,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
 use async_graphql::{Response, Value};
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
 
 /// Request data: true when the response will be written by [`write_response`], so the walk may
 /// answer an object as pre-encoded JSON (`Value::Binary`).
 #[derive(Debug, Clone, Copy)]
 pub struct DirectJson(pub bool);
 
+/// Where JSON is written: a `Vec<u8>`, or a [`Rope`] that keeps large pre-encoded parts as the
+/// shared `Bytes` they are.
+pub trait JsonOut: std::io::Write {
+    /// Room for `additional` more bytes.
+    fn reserve(&mut self, additional: usize);
+    /// One byte.
+    fn push(&mut self, byte: u8);
+    /// Bytes, copied.
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+    /// Pre-encoded JSON (a `Value::Binary`): copied into a `Vec`, shared by a [`Rope`].
+    fn encoded(&mut self, json: &Bytes) {
+        self.extend_from_slice(json);
+    }
+}
+
+impl JsonOut for Vec<u8> {
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+/// Pre-encoded parts at least this long are kept shared in a [`Rope`] rather than copied: a
+/// page's connection (8-100 kB), not its scalars, so that a body is a few parts.
+pub const SHARED_PART_MIN: usize = 16 * 1024;
+
+/// A response body as [`write_response`] writes it: small writes gathered in one buffer,
+/// pre-encoded parts of at least [`SHARED_PART_MIN`] bytes kept as the `Bytes` they are. The
+/// callers that joined one operation's flight (`--upstream-dedupe`) hold the same rendered
+/// connection: each body then points at it instead of copying it (a page of 20 with every field
+/// is 100 kB per caller).
+#[derive(Debug, Default)]
+pub struct Rope {
+    parts: Vec<Bytes>,
+    tail: Vec<u8>,
+    len: usize,
+}
+
+impl Rope {
+    /// An empty body whose first buffer holds `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            tail: Vec::with_capacity(capacity),
+            ..Self::default()
+        }
+    }
+
+    /// Bytes written.
+    pub fn len(&self) -> usize {
+        self.len + self.tail.len()
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The parts, in order.
+    pub fn into_parts(mut self) -> Vec<Bytes> {
+        if !self.tail.is_empty() {
+            self.parts.push(std::mem::take(&mut self.tail).into());
+        }
+        self.parts
+    }
+
+    /// The body, each part a frame, its length known (`Content-Length`).
+    pub fn into_body(self) -> axum::body::Body {
+        let len = self.len() as u64;
+        axum::body::Body::new(RopeBody {
+            parts: self.into_parts().into(),
+            remaining: len,
+        })
+    }
+}
+
+impl std::io::Write for Rope {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tail.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl JsonOut for Rope {
+    fn reserve(&mut self, additional: usize) {
+        self.tail.reserve(additional);
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.tail.push(byte);
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+    }
+
+    fn encoded(&mut self, json: &Bytes) {
+        if json.len() < SHARED_PART_MIN {
+            self.tail.extend_from_slice(json);
+            return;
+        }
+        if !self.tail.is_empty() {
+            let tail = std::mem::replace(&mut self.tail, Vec::with_capacity(256));
+            self.len += tail.len();
+            self.parts.push(tail.into());
+        }
+        self.len += json.len();
+        self.parts.push(json.clone());
+    }
+}
+
+/// A [`Rope`] as an HTTP body.
+struct RopeBody {
+    parts: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl hyper::body::Body for RopeBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let part = self.parts.pop_front();
+        if let Some(part) = &part {
+            self.remaining -= part.len() as u64;
+        }
+        Poll::Ready(part.map(|part| Ok(Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
 /// Writes `response` as async-graphql's `Serialize` does (`data`, then `extensions` and
-/// `errors` when not empty), `Value::Binary` subtrees copied as they are.
+/// `errors` when not empty), `Value::Binary` subtrees passed through ([`JsonOut::encoded`]).
 ///
 /// # Errors
 /// Serialising an error's or an extension's value (async-graphql's own types; not expected).
-pub fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
+pub fn write_response<O: JsonOut>(out: &mut O, response: &Response) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"data\":");
     write_value(out, &response.data)?;
     if !response.extensions.is_empty() {
@@ -42,11 +202,11 @@ pub fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Res
     Ok(())
 }
 
-/// Writes `value` as JSON (as its `Serialize` does), `Value::Binary` copied as it is.
+/// Writes `value` as JSON (as its `Serialize` does), `Value::Binary` passed through as it is.
 ///
 /// # Errors
-/// None in practice (writing to a `Vec`; numbers are finite).
-pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+/// None in practice (writing to memory; numbers are finite).
+pub fn write_value<O: JsonOut>(out: &mut O, value: &Value) -> serde_json::Result<()> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(true) => out.extend_from_slice(b"true"),
@@ -54,7 +214,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
         Value::Number(n) => serde_json::to_writer(&mut *out, n)?,
         Value::String(s) => write_str(out, s),
         Value::Enum(name) => write_str(out, name.as_str()),
-        Value::Binary(json) => out.extend_from_slice(json),
+        Value::Binary(json) => out.encoded(json),
         Value::List(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
@@ -81,41 +241,42 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     Ok(())
 }
 
-/// Most values [`encoded_len`] looks at: the pre-encoded subtrees sit near the root (a
+/// Most values [`copied_len`] looks at: the pre-encoded subtrees sit near the root (a
 /// connection, or its edges), so a response tree built by resolvers is not walked twice.
-const ENCODED_LEN_VISITS: usize = 256;
+const COPIED_LEN_VISITS: usize = 256;
 
-/// Bytes of the pre-encoded subtrees (`Value::Binary`) among the first 256 values of `value`
-/// (depth first): what [`write_response`] will copy in one piece, known before writing so that
-/// the body is allocated once rather than doubled four times over a page of 100 kB (the
-/// reallocations' copies were about 3 % of a request's CPU at 32 connections: `perf`).
-pub fn encoded_len(value: &Value) -> usize {
+/// Bytes of the pre-encoded subtrees (`Value::Binary`) under [`SHARED_PART_MIN`] among the first
+/// 256 values of `value` (depth first): what [`write_response`] will copy into a [`Rope`]'s
+/// buffer, known before writing so that the buffer is allocated once rather than doubled its way
+/// to a page (the reallocations' copies were about 3 % of a request's CPU at 32 connections:
+/// `perf`). Larger parts are shared, not copied.
+pub fn copied_len(value: &Value) -> usize {
     fn walk(value: &Value, visits: &mut usize) -> usize {
         if *visits == 0 {
             return 0;
         }
         *visits -= 1;
         match value {
-            Value::Binary(json) => json.len(),
+            Value::Binary(json) if json.len() < SHARED_PART_MIN => json.len(),
             Value::List(items) => items.iter().map(|item| walk(item, visits)).sum(),
             Value::Object(map) => map.values().map(|item| walk(item, visits)).sum(),
             _ => 0,
         }
     }
-    let mut visits = ENCODED_LEN_VISITS;
+    let mut visits = COPIED_LEN_VISITS;
     walk(value, &mut visits)
 }
 
 /// Writes `s` as a JSON string (serde_json's escaping). Most strings (ids, keys, timestamps,
 /// enum names) need none: they are copied in one piece.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub fn write_str<O: JsonOut>(out: &mut O, s: &str) {
     if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     } else {
-        // Writing to a Vec cannot fail.
+        // Writing to memory cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
 }
@@ -141,27 +302,75 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encoded_len_counts_the_pre_encoded_bytes_near_the_root() {
+    fn copied_len_counts_the_small_pre_encoded_bytes_near_the_root() {
         let binary = |n: usize| Value::Binary(vec![b'1'; n].into());
         let mut edges = IndexMap::new();
         edges.insert(Name::new("a"), binary(100));
         edges.insert(Name::new("b"), Value::List(vec![binary(10), binary(20)]));
         edges.insert(Name::new("s"), Value::String("not counted".into()));
+        edges.insert(Name::new("shared"), binary(SHARED_PART_MIN));
         let mut root = IndexMap::new();
         root.insert(Name::new("x"), Value::Object(edges));
         let value = Value::Object(root);
-        assert_eq!(encoded_len(&value), 130);
+        assert_eq!(copied_len(&value), 130);
         let mut out = Vec::new();
         write_value(&mut out, &value).unwrap();
-        assert!(out.len() >= 130);
+        assert!(out.len() >= 130 + SHARED_PART_MIN);
         // A resolver-built tree is walked no further than 256 values.
         let wide = Value::List((0..1000).map(|_| binary(1)).collect());
-        assert_eq!(encoded_len(&wide), ENCODED_LEN_VISITS - 1);
+        assert_eq!(copied_len(&wide), COPIED_LEN_VISITS - 1);
         let mut deep = binary(7);
         for _ in 0..300 {
             deep = Value::List(vec![deep]);
         }
-        assert_eq!(encoded_len(&deep), 0);
+        assert_eq!(copied_len(&deep), 0);
+    }
+
+    #[test]
+    fn a_rope_writes_what_a_vec_writes_and_shares_the_large_parts() {
+        let big = Bytes::from(format!("[{}0]", "1,".repeat(SHARED_PART_MIN)));
+        let small = Bytes::from_static(br#"{"a":"b"}"#);
+        let mut object = IndexMap::new();
+        object.insert(Name::new("s"), Value::String("a\"b\u{1}é".into()));
+        object.insert(Name::new("big"), Value::Binary(big.clone()));
+        object.insert(Name::new("small"), Value::Binary(small));
+        object.insert(Name::new("again"), Value::Binary(big.clone()));
+        let mut response = Response::new(Value::Object(object));
+        response.errors = vec![ServerError::new("boom", None)];
+        let mut vec = Vec::new();
+        write_response(&mut vec, &response).unwrap();
+        let mut rope = Rope::default();
+        write_response(&mut rope, &response).unwrap();
+        assert_eq!(rope.len(), vec.len());
+        let parts = rope.into_parts();
+        assert_eq!(parts.concat(), vec);
+        // The large part twice, each time the caller's own bytes; the rest in three buffers.
+        let shared: Vec<_> = parts
+            .iter()
+            .filter(|p| p.as_ptr() == big.as_ptr())
+            .collect();
+        assert_eq!((shared.len(), parts.len()), (2, 5));
+        assert!(Rope::default().into_parts().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_rope_body_has_its_length_and_its_bytes() {
+        let big = Bytes::from(vec![b'7'; SHARED_PART_MIN]);
+        let mut rope = Rope::default();
+        rope.extend_from_slice(b"[");
+        rope.encoded(&big);
+        rope.extend_from_slice(b"]");
+        let len = rope.len();
+        let body = rope.into_body();
+        assert_eq!(
+            hyper::body::Body::size_hint(&body).exact(),
+            Some(len as u64)
+        );
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert_eq!(bytes.len(), len);
+        assert_eq!((bytes[0], bytes[len - 1], bytes[1]), (b'[', b']', b'7'));
+        let empty = Rope::default().into_body();
+        assert_eq!(hyper::body::Body::size_hint(&empty).exact(), Some(0));
     }
 
     #[test]

@@ -41,7 +41,7 @@ use super::{
 };
 use crate::{
     error::Error,
-    graphql::json::{DirectJson, encoded_len, write_response},
+    graphql::json::{DirectJson, JsonOut as _, Rope, copied_len, write_response},
 };
 
 /// The code of every malformed request (`crate::error::Code::BadUserInput`'s wire form).
@@ -588,9 +588,13 @@ fn answer(
             .iter()
             .zip(&responses)
             .all(|(&failed, r)| failed && !not_found(r));
-    let body = write_bodies(&bodies, batch)
-    // Serializing values built by async-graphql cannot fail; answer an error rather than panic.
-    .unwrap_or_else(|_| br#"{"errors":[{"message":"the answer could not be serialized","extensions":{"code":"UPSTREAM_ERROR"}}]}"#.to_vec());
+    let body = write_bodies(&bodies, batch).unwrap_or_else(|_| {
+        // Serializing values built by async-graphql cannot fail; answer an error rather than
+        // panic.
+        let mut rope = Rope::default();
+        rope.extend_from_slice(br#"{"errors":[{"message":"the answer could not be serialized","extensions":{"code":"UPSTREAM_ERROR"}}]}"#);
+        rope
+    });
     if body.len() as u64 > max_bytes {
         let err = Error::too_complex(
             "maxResponseBytes",
@@ -609,7 +613,12 @@ fn answer(
     } else {
         StatusCode::OK
     };
-    let mut response = (status, [(header::CONTENT_TYPE, ty.content_type())], body).into_response();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, ty.content_type())],
+        body.into_body(),
+    )
+        .into_response();
     for r in &responses {
         for (name, value) in &r.http_headers {
             response.headers_mut().append(name, value.clone());
@@ -621,16 +630,16 @@ fn answer(
 
 /// The JSON of `bodies`: a list when `batch`, else the first. Full responses are written by
 /// [`write_response`] (pre-encoded executions passed through).
-fn write_bodies(bodies: &[Body<'_>], batch: bool) -> serde_json::Result<Vec<u8>> {
+fn write_bodies(bodies: &[Body<'_>], batch: bool) -> serde_json::Result<Rope> {
     let bodies = if batch { bodies } else { &bodies[..1] };
-    let encoded: usize = bodies
+    let copied: usize = bodies
         .iter()
         .map(|body| match body {
-            Body::Full(response) => encoded_len(&response.data),
+            Body::Full(response) => copied_len(&response.data),
             Body::Errors { .. } => 0,
         })
         .sum();
-    let mut out = Vec::with_capacity(16 * 1024 + encoded);
+    let mut out = Rope::with_capacity(16 * 1024 + copied);
     if batch {
         out.push(b'[');
     }
