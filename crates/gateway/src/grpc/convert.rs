@@ -339,6 +339,9 @@ pub fn duration_text(text: &str) -> Option<Duration> {
     if let Ok(secs) = text.parse::<i64>() {
         return Some(seconds(secs));
     }
+    if let Some(secs) = whole_seconds(text.as_bytes()) {
+        return Some(seconds(secs));
+    }
     let mut total = 0f64;
     let mut rest = text;
     if rest.is_empty() {
@@ -375,6 +378,39 @@ pub fn duration_text(text: &str) -> Option<Duration> {
     })
 }
 
+/// [`duration_text`] of whole hours, minutes and seconds (`1h`, `30m`, `1h30m15s`) in integer
+/// arithmetic; `None` for anything else (a fraction, a smaller unit such as `ms`, a number of
+/// more than 12 digits, a total past 10^12 s), which the general reading then decides. Where
+/// this answers, the general reading gives the same: every number and product here stays below
+/// 2^53, where its `f64` arithmetic is exact. A page of 20 executions has 240 task timeouts.
+fn whole_seconds(text: &[u8]) -> Option<i64> {
+    const MAX_DIGITS: usize = 12;
+    const MAX_TOTAL: i64 = 1_000_000_000_000;
+    let mut total = 0i64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > MAX_DIGITS {
+            return None;
+        }
+        let number = rest[..digits]
+            .iter()
+            .fold(0i64, |n, c| n * 10 + i64::from(c - b'0'));
+        let (scale, tail) = match &rest[digits..] {
+            [b'h', tail @ ..] => (3600, tail),
+            [b'm', tail @ ..] => (60, tail),
+            [b's', tail @ ..] => (1, tail),
+            _ => return None,
+        };
+        total += number * scale;
+        if total > MAX_TOTAL {
+            return None;
+        }
+        rest = tail;
+    }
+    (!text.is_empty()).then_some(total)
+}
+
 /// A tasks list of the proto request as the upstream's JSON task parameters.
 pub fn task_parameters(
     tasks: &[prost_types::Struct],
@@ -396,6 +432,111 @@ mod tests {
         assert_eq!(d("250ms"), Some((0, 250_000_000)));
         for bad in ["", "m", "3x", "1h-", "1e999h"] {
             assert_eq!(d(bad), None, "{bad}");
+        }
+    }
+
+    /// The general reading alone, as `duration_text` read every text before `whole_seconds`.
+    fn general(text: &str) -> Option<(i64, i32)> {
+        let text = text.trim();
+        if let Ok(secs) = text.parse::<i64>() {
+            return Some((secs, 0));
+        }
+        let mut total = 0f64;
+        let mut rest = text;
+        if rest.is_empty() {
+            return None;
+        }
+        while !rest.is_empty() {
+            let split = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter(|&i| i > 0)?;
+            let (number, tail) = rest.split_at(split);
+            let number: f64 = number.parse().ok()?;
+            let unit_len = tail
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(tail.len());
+            let (unit, tail) = tail.split_at(unit_len);
+            let scale = match unit {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 1e-3,
+                "us" | "µs" => 1e-6,
+                "ns" => 1e-9,
+                _ => return None,
+            };
+            total += number * scale;
+            rest = tail;
+        }
+        if !total.is_finite() || total > 1e12 {
+            return None;
+        }
+        Some((
+            total.trunc() as i64,
+            ((total.fract() * 1e9).round() as i32).min(999_999_999),
+        ))
+    }
+
+    #[test]
+    fn whole_units_read_as_the_general_reading_does() {
+        for text in [
+            "1h",
+            "30m",
+            "45s",
+            "1h30m15s",
+            "0s",
+            "000001h",
+            "999999999999s",
+            "277777777h",
+            "277777778h",
+            "16666666666m",
+            "16666666667m",
+            "1000000000000s",
+            "16666666666m40s",
+            "16666666666m41s",
+            "9999999999999s",
+            "1h1h",
+            "1ms",
+            "1h5ms",
+            "1h.5m",
+            "1.5h",
+            "1h-",
+            "h",
+            "1",
+            "1x",
+            " 1h ",
+            "1hm",
+            "1µs",
+            "",
+        ] {
+            let fast = whole_seconds(text.trim().as_bytes());
+            if let Some(secs) = fast {
+                assert_eq!(Some((secs, 0)), general(text), "{text}");
+            }
+            assert_eq!(
+                duration_text(text).map(|d| (d.seconds, d.nanos)),
+                general(text),
+                "{text}"
+            );
+        }
+        assert_eq!(whole_seconds(b"1h30m15s"), Some(5415));
+        assert_eq!(whole_seconds(b"16666666666m40s"), Some(1_000_000_000_000));
+        assert_eq!(whole_seconds(b"16666666666m41s"), None);
+        assert_eq!(whole_seconds(b"1000000000000s"), None);
+        assert_eq!(whole_seconds(b"1ms"), None);
+    }
+
+    proptest::proptest! {
+        /// Texts of digits, dots and units: the same duration, or the same refusal.
+        #[test]
+        fn durations_read_as_the_general_reading_does(
+            text in "([0-9]{1,14}(\\.[0-9]{0,3})?(h|m|s|ms|us|ns|x|)){1,4}"
+        ) {
+            proptest::prop_assert_eq!(
+                duration_text(&text).map(|d| (d.seconds, d.nanos)),
+                general(&text),
+                "{}", text
+            );
         }
     }
 

@@ -377,25 +377,34 @@ fn timestamp(tag: u32, raw: &Option<Cow<'_, str>>, b: &mut Vec<u8>) {
     let Some(at) = convert::timestamp(raw.as_deref()) else {
         return;
     };
-    let seconds = at.seconds as u64;
-    let nanos = i64::from(at.nanos) as u64;
-    let len = |v: u64| {
-        if v == 0 {
-            0
-        } else {
-            1 + encoding::encoded_len_varint(v)
-        }
-    };
+    // The message is at most 22 bytes (two keys, two ten-byte varints): built on the stack and
+    // written with one copy, its length in one byte.
+    let mut message = [0u8; 22];
+    let mut len = 0;
+    if at.seconds != 0 {
+        message[0] = 0x08;
+        len = 1 + put_varint(at.seconds as u64, &mut message[1..]);
+    }
+    if at.nanos != 0 {
+        message[len] = 0x10;
+        len += 1 + put_varint(i64::from(at.nanos) as u64, &mut message[len + 1..]);
+    }
     key(tag, WireType::LengthDelimited, b);
-    varint((len(seconds) + len(nanos)) as u64, b);
-    if seconds != 0 {
-        b.push(0x08);
-        varint(seconds, b);
+    b.push(len as u8);
+    b.extend_from_slice(&message[..len]);
+}
+
+/// Writes `v` as a base-128 varint at the start of `out` (which has room for ten bytes) and
+/// gives its length.
+fn put_varint(mut v: u64, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    while v >= 0x80 {
+        out[n] = v as u8 | 0x80;
+        v >>= 7;
+        n += 1;
     }
-    if nanos != 0 {
-        b.push(0x10);
-        varint(nanos, b);
-    }
+    out[n] = v as u8;
+    n + 1
 }
 
 /// A field's key: its number and wire type, as a varint.
