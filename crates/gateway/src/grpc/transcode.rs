@@ -32,7 +32,7 @@ use super::{convert, proto};
 /// One execution of a page: its id (the anchor of mid-page page tokens) and the protobuf
 /// encoding of its `JobExecution` message (without a field key or length: as an item of
 /// `ListJobExecutionsResponse.job_executions`, it is written after key 1 and its length).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncodedExecution {
     /// `metadata.id`, empty when absent.
     pub id: String,
