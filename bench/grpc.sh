@@ -11,7 +11,12 @@
 # (utime+stime from /proc/<pid>/stat) and upstream requests per request (the emulator's stats).
 # Output: Markdown on stdout, everything in --out DIR (default target/bench/grpc-<timestamp>).
 #
-# Usage: bench/grpc.sh [--duration S] [--conns 1,32] [--streams 1] [--no-build] [--out DIR]
+# With --rounds N (default 1), GraphQL and gRPC runs alternate N times at each connection count,
+# so slow and fast moments of a shared machine fall on both faces; the gRPC/GraphQL req/s ratio
+# of each round and their median are printed after the table.
+#
+# Usage: bench/grpc.sh [--duration S] [--conns 1,32] [--streams 1] [--rounds N] [--no-build]
+#                      [--out DIR]
 #                      [--gateway-bin PATH]   (another gateway binary, e.g. an earlier build)
 #                      [--emulator-bin PATH]  (another emulator binary)
 # Needs the release binaries (built unless --no-build), h2load, python3, curl and buf
@@ -22,6 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION=10
 CONNS="1,32"
 STREAMS=1
+ROUNDS=1
 BUILD=1
 OUT=""
 GATEWAY_BIN=""
@@ -34,11 +40,12 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION="$2"; shift 2 ;;
     --conns) CONNS="$2"; shift 2 ;;
     --streams) STREAMS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --gateway-bin) GATEWAY_BIN="$2"; shift 2 ;;
     --emulator-bin) EMULATOR_BIN="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -103,9 +110,9 @@ run() { # name conns url args...
   cpu0=$(cpu_ms "$GW_PID"); up0=$(upstream_total)
   h2load -D "$DURATION" -c "$conns" -m "$STREAMS" -t 1 "$@" "$url" >"$file" 2>&1 || true
   cpu1=$(cpu_ms "$GW_PID"); up1=$(upstream_total)
-  python3 - "$file" "$name" "$conns" "$cpu0" "$cpu1" "$up0" "$up1" <<'PY'
+  python3 - "$file" "$name" "$conns" "$cpu0" "$cpu1" "$up0" "$up1" "$OUT/rps.txt" <<'PY'
 import re, sys
-path, name, conns, cpu0, cpu1, up0, up1 = sys.argv[1:]
+path, name, conns, cpu0, cpu1, up0, up1, rps_log = sys.argv[1:]
 text = open(path).read()
 rps = re.search(r"finished in [^,]+, ([\d.]+) req/s", text)
 done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", text)
@@ -118,6 +125,8 @@ cpu = (float(cpu1) - float(cpu0)) / n
 up = (int(up1) - int(up0)) / n
 cpu_cell = "-" if name == "rest" else f"{cpu:.3f}"
 print(f"| {name} | {conns} | {float(rps.group(1)):.0f} | {mean.group(1)} | {done.group(3)} | {cpu_cell} | {up:.2f} |")
+with open(rps_log, "a") as log:
+    log.write(f"{name} {conns} {float(rps.group(1))}\n")
 PY
 }
 
@@ -126,8 +135,23 @@ PY
   echo "|---|---|---|---|---|---|---|"
   for c in ${CONNS//,/ }; do
     run rest "$c" "$REST_URL" "${REST_H[@]}"
-    run graphql "$c" "$GW/graphql" -d "$OUT/graphql.json" -H 'content-type: application/json'
-    run grpc "$c" "$GRPC/blaxel.jobs.v1.JobExecutionService/ListJobExecutions" \
-      -d "$OUT/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers'
+    for _ in $(seq "$ROUNDS"); do
+      run graphql "$c" "$GW/graphql" -d "$OUT/graphql.json" -H 'content-type: application/json'
+      run grpc "$c" "$GRPC/blaxel.jobs.v1.JobExecutionService/ListJobExecutions" \
+        -d "$OUT/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers'
+    done
   done
+  # Each gRPC run over the GraphQL run just before it, and the median per connection count.
+  python3 - "$OUT/rps.txt" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+ratios = {}
+for (name, conns, rps), (next_name, next_conns, next_rps) in zip(rows, rows[1:]):
+    if name == "graphql" and next_name == "grpc" and conns == next_conns:
+        ratios.setdefault(conns, []).append(float(next_rps) / float(rps))
+print()
+for conns, values in ratios.items():
+    rounds = ", ".join(f"{r:.2f}" for r in values)
+    print(f"grpc/graphql req/s, c={conns}: {rounds}; median {statistics.median(values):.2f}")
+PY
 } | tee "$OUT/results.md"
