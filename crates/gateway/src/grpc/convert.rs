@@ -13,7 +13,12 @@ use super::proto;
 
 /// `jobs/{job}/executions/{id}`: the resource name of an execution.
 pub fn execution_name(job: &str, id: &str) -> String {
-    format!("jobs/{job}/executions/{id}")
+    execution_name_parts(job, id).concat()
+}
+
+/// The pieces of [`execution_name`], for a writer that copies them where the name goes.
+pub fn execution_name_parts<'a>(job: &'a str, id: &'a str) -> [&'a str; 4] {
+    ["jobs/", job, "/executions/", id]
 }
 
 /// An execution as a proto message.
