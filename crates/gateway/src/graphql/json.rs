@@ -288,10 +288,11 @@ pub fn write_str<O: JsonOut>(out: &mut O, s: &str) {
 /// a byte loop: most strings of a page (names, ids, timestamps, states) are 5 to 30 bytes, and
 /// their tails were 8 % of a request's instructions at 32 connections.
 fn needs_escape(bytes: &[u8]) -> bool {
+    fn escaped(b: u8) -> bool {
+        (b < 0x20) | (b == b'"') | (b == b'\\')
+    }
     fn any<const N: usize>(window: &[u8; N]) -> bool {
-        window.iter().fold(false, |any, &b| {
-            any | (b < 0x20) | (b == b'"') | (b == b'\\')
-        })
+        window.iter().fold(false, |any, &b| any | escaped(b))
     }
     if let Some(last) = bytes.last_chunk::<16>() {
         let mut chunks = bytes.chunks_exact(16);
@@ -302,9 +303,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
     }
     match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
         (Some(first), Some(last)) => any(first) | any(last),
-        _ => bytes
-            .iter()
-            .any(|&b| (b < 0x20) | (b == b'"') | (b == b'\\')),
+        _ => bytes.iter().any(|&b| escaped(b)),
     }
 }
 

@@ -341,10 +341,15 @@ pub fn seconds(secs: i64) -> Duration {
 /// bare seconds (`90`); `None` when it does not read.
 pub fn duration_text(text: &str) -> Option<Duration> {
     let text = text.trim();
-    if let Ok(secs) = text.parse::<i64>() {
-        return Some(seconds(secs));
+    match whole_seconds(text.as_bytes()) {
+        Some(secs) => Some(seconds(secs)),
+        None => any_duration(text),
     }
-    if let Some(secs) = whole_seconds(text.as_bytes()) {
+}
+
+/// [`duration_text`] of any text it reads (bare seconds, fractions, every unit), in `f64`.
+fn any_duration(text: &str) -> Option<Duration> {
+    if let Ok(secs) = text.parse::<i64>() {
         return Some(seconds(secs));
     }
     let mut total = 0f64;
@@ -384,9 +389,9 @@ pub fn duration_text(text: &str) -> Option<Duration> {
 }
 
 /// [`duration_text`] of whole hours, minutes and seconds (`1h`, `30m`, `1h30m15s`) in integer
-/// arithmetic; `None` for anything else (a fraction, a smaller unit such as `ms`, a number of
-/// more than 12 digits, a total past 10^12 s), which the general reading then decides. Where
-/// this answers, the general reading gives the same: every number and product here stays below
+/// arithmetic; `None` for anything else (bare seconds, a fraction, a smaller unit such as `ms`,
+/// a number of more than 12 digits, a total past 10^12 s), which [`any_duration`] then decides.
+/// Where this answers, [`any_duration`] gives the same: every number and product here stays below
 /// 2^53, where its `f64` arithmetic is exact. A page of 20 executions has 240 task timeouts.
 fn whole_seconds(text: &[u8]) -> Option<i64> {
     const MAX_DIGITS: usize = 12;
@@ -442,44 +447,7 @@ mod tests {
 
     /// The general reading alone, as `duration_text` read every text before `whole_seconds`.
     fn general(text: &str) -> Option<(i64, i32)> {
-        let text = text.trim();
-        if let Ok(secs) = text.parse::<i64>() {
-            return Some((secs, 0));
-        }
-        let mut total = 0f64;
-        let mut rest = text;
-        if rest.is_empty() {
-            return None;
-        }
-        while !rest.is_empty() {
-            let split = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .filter(|&i| i > 0)?;
-            let (number, tail) = rest.split_at(split);
-            let number: f64 = number.parse().ok()?;
-            let unit_len = tail
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(tail.len());
-            let (unit, tail) = tail.split_at(unit_len);
-            let scale = match unit {
-                "h" => 3600.0,
-                "m" => 60.0,
-                "s" => 1.0,
-                "ms" => 1e-3,
-                "us" | "µs" => 1e-6,
-                "ns" => 1e-9,
-                _ => return None,
-            };
-            total += number * scale;
-            rest = tail;
-        }
-        if !total.is_finite() || total > 1e12 {
-            return None;
-        }
-        Some((
-            total.trunc() as i64,
-            ((total.fract() * 1e9).round() as i32).min(999_999_999),
-        ))
+        any_duration(text.trim()).map(|d| (d.seconds, d.nanos))
     }
 
     #[test]
