@@ -54,7 +54,34 @@ fn trim(raw: &str) -> &str {
 /// True when `raw` is `YYYY-MM-DDTHH:MM:SSZ` with every field in range: the form chrono writes
 /// for a UTC instant in whole seconds, which a reader can pass on as it is.
 pub fn is_canonical_timestamp(raw: &str) -> bool {
-    raw.len() == 20 && common_shape(raw.as_bytes()).is_some()
+    // Only the fixed part's fields are checked: the instant itself is not needed.
+    match raw.as_bytes().split_first_chunk::<19>() {
+        Some((head, [b'Z'])) => fixed_part(head).is_some(),
+        _ => false,
+    }
+}
+
+/// The fields of `YYYY-MM-DDTHH:MM:SS`: year, month, day, hour, minute, second, each in range
+/// (seconds 0..=59), else `None`.
+fn fixed_part(head: &[u8; 19]) -> Option<[u32; 6]> {
+    // Three overlapping words: `YYYY-MM-`, `DDTHH:MM` and `HH:MM:SS`.
+    let word = |at: usize| *head[at..].first_chunk::<8>().unwrap_or(&[0; 8]);
+    const DATE: Shape = Shape::new(b"0000-00-");
+    const DAY: Shape = Shape::new(b"00T00:00");
+    const TIME: Shape = Shape::new(b"00:00:00");
+    let date = DATE.read(word(0))?;
+    let day = DAY.read(word(8))?;
+    let time = TIME.read(word(11))?;
+    let n = |d: [u8; 8], i: usize| u32::from(d[i]) * 10 + u32::from(d[i + 1]);
+    let (year, month, day) = (n(date, 0) * 100 + n(date, 2), n(date, 5), n(day, 0));
+    let (hour, minute, second) = (n(time, 0), n(time, 3), n(time, 6));
+    let valid = (1..=12).contains(&month)
+        && day != 0
+        && day <= days_in_month(year, month)
+        && hour <= 23
+        && minute <= 59
+        && second <= 59;
+    valid.then_some([year, month, day, hour, minute, second])
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|±HH:MM)` with every field in range (seconds 0..=59), as
@@ -66,26 +93,7 @@ fn common_shape(b: &[u8]) -> Option<(i64, u32)> {
     if rest.is_empty() {
         return None;
     }
-    // The fixed part as three overlapping words: `YYYY-MM-`, `DDTHH:MM` and `HH:MM:SS`.
-    let word = |at: usize| *head[at..].first_chunk::<8>().unwrap_or(&[0; 8]);
-    const DATE: Shape = Shape::new(b"0000-00-");
-    const DAY: Shape = Shape::new(b"00T00:00");
-    const TIME: Shape = Shape::new(b"00:00:00");
-    let date = DATE.read(word(0))?;
-    let day = DAY.read(word(8))?;
-    let time = TIME.read(word(11))?;
-    let n = |d: [u8; 8], i: usize| u32::from(d[i]) * 10 + u32::from(d[i + 1]);
-    let (year, month, day) = (n(date, 0) * 100 + n(date, 2), n(date, 5), n(day, 0));
-    let (hour, minute, second) = (n(time, 0), n(time, 3), n(time, 6));
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
+    let [year, month, day, hour, minute, second] = fixed_part(head)?;
     let mut nanos = 0u32;
     if let [b'.', tail @ ..] = rest {
         let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -201,6 +209,15 @@ mod tests {
         chrono(raw).map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
     }
 
+    /// What [`is_canonical_timestamp`] answers: chrono reads `raw` and writes it back unchanged
+    /// in whole seconds and UTC (a leap second aside, which goes through chrono).
+    fn canonical(raw: &str) -> bool {
+        chrono(raw).is_some_and(|t| {
+            t.timestamp_subsec_nanos() < 1_000_000_000
+                && t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) == raw
+        })
+    }
+
     #[test]
     fn the_common_shape_reads_as_chrono_does() {
         for raw in [
@@ -222,6 +239,7 @@ mod tests {
             assert_eq!(fast, chrono(raw), "{raw}");
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
             assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
+            assert_eq!(is_canonical_timestamp(raw), canonical(raw), "{raw}");
         }
     }
 
@@ -244,6 +262,8 @@ mod tests {
             "2026-05-31T23:59:20+24:00",
             "2026-05-31T23:59:20+0200",
             "2026-05-31T23:59:20Zjunk",
+            "2026-05-31T23:59:20z",
+            "2026-05-31T23:59:20 ",
             "+2026-05-31T23:59:20Z",
             "２026-05-31T23:59:20Z",
             "yesterday",
@@ -252,25 +272,30 @@ mod tests {
             assert_eq!(common_shape(raw.as_bytes()), None, "{raw}");
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
             assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
+            assert_eq!(is_canonical_timestamp(raw), canonical(raw), "{raw}");
         }
     }
 
-    /// Each byte of the fixed part replaced by every byte value: read exactly when it keeps the
-    /// shape (a digit where the shape has one, the shape's own byte elsewhere), and then as
-    /// chrono reads it; never past a wrong byte (the word-wide test of `Shape::read`).
+    /// Each byte of the fixed part and of the `Z` replaced by every byte value: read exactly
+    /// when it keeps the shape (a digit where the shape has one, the shape's own byte
+    /// elsewhere), and then as chrono reads it; never past a wrong byte (the word-wide test of
+    /// `Shape::read`); canonical exactly when chrono writes it back unchanged.
     #[test]
     fn every_byte_of_the_fixed_part_is_checked() {
         let base = *b"2024-02-29T12:34:56Z";
-        for at in 0..19 {
+        for at in 0..20 {
             for byte in 0..=255u8 {
                 let mut raw = base;
                 raw[at] = byte;
-                let fits = if b"0000-00-00T00:00:00"[at] == b'0' {
+                let fits = if b"0000-00-00T00:00:00Z"[at] == b'0' {
                     byte.is_ascii_digit()
                 } else {
                     byte == base[at]
                 };
                 let fast = common_shape(&raw);
+                if let Ok(text) = std::str::from_utf8(&raw) {
+                    assert_eq!(is_canonical_timestamp(text), canonical(text), "{text}");
+                }
                 if !fits {
                     assert_eq!(fast, None, "{at}: {byte:#04x}");
                     continue;
@@ -306,6 +331,7 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(parse_timestamp(&raw).ok(), chrono(&raw), "{}", raw);
             proptest::prop_assert_eq!(parse_unix_timestamp(&raw).ok(), unix(&raw), "{}", raw);
+            proptest::prop_assert_eq!(is_canonical_timestamp(&raw), canonical(&raw), "{}", raw);
         }
 
         /// Every instant chrono writes reads back to itself.
