@@ -67,36 +67,25 @@ impl DocumentCache {
         &self,
         request: &mut Request,
     ) -> Option<(async_graphql::parser::types::OperationType, Option<String>)> {
-        let query = request.query.as_str();
+        let doc = self.document(&request.query)?;
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+        typed(&doc, request)
+    }
+
+    /// The parsed document of `query`: the cached one, or (for a text not seen yet, up to
+    /// [`MAX_CACHED_QUERY_BYTES`]) a fresh parse, kept when it succeeds; `None` for a larger
+    /// text or one that does not parse. Shared, not cloned: a request that joins another's
+    /// execution (`--upstream-dedupe`) needs its type and price, never a tree of its own.
+    pub fn document(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
         if query.len() > MAX_CACHED_QUERY_BYTES {
             return None;
         }
-        let cached = self.lock().get(query).cloned();
-        let doc = match cached {
-            Some(doc) => doc,
-            None => match async_graphql::parser::parse_query(query) {
-                Ok(doc) => {
-                    let doc = Arc::new(doc);
-                    self.lock().put(query.into(), Arc::clone(&doc));
-                    doc
-                }
-                Err(_) => return None,
-            },
-        };
-        let ty = crate::http::graphql::operation_type(&doc, request.operation_name.as_deref());
-        let name = request
-            .operation_name
-            .clone()
-            .or_else(|| match &doc.operations {
-                async_graphql::parser::types::DocumentOperations::Multiple(ops)
-                    if ops.len() == 1 =>
-                {
-                    ops.keys().next().map(ToString::to_string)
-                }
-                _ => None,
-            });
-        request.set_parsed_query(ExecutableDocument::clone(&doc));
-        ty.map(|ty| (ty, name))
+        if let Some(doc) = self.lock().get(query) {
+            return Some(Arc::clone(doc));
+        }
+        let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+        self.lock().put(query.into(), Arc::clone(&doc));
+        Some(doc)
     }
 
     /// [`DocumentCache::attach`] for every request of a batch.
@@ -120,6 +109,26 @@ impl DocumentCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The type of the operation `request` selects in `doc` (None: the document does not decide
+/// it), with the operation's name (the request's `operationName`, else the name of a
+/// document's only operation).
+pub fn typed(
+    doc: &ExecutableDocument,
+    request: &Request,
+) -> Option<(async_graphql::parser::types::OperationType, Option<String>)> {
+    let ty = crate::http::graphql::operation_type(doc, request.operation_name.as_deref())?;
+    let name = request
+        .operation_name
+        .clone()
+        .or_else(|| match &doc.operations {
+            async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(ToString::to_string)
+            }
+            _ => None,
+        });
+    Some((ty, name))
 }
 
 impl Default for DocumentCache {
@@ -165,5 +174,18 @@ mod tests {
         assert_eq!(cache.len(), 2);
         run("{ c: value }").await;
         assert_eq!(cache.len(), 2, "bounded by its capacity");
+    }
+
+    #[test]
+    fn a_document_is_shared_not_copied() {
+        let cache = DocumentCache::new(4);
+        let first = cache.document("{ value }").expect("parses");
+        let again = cache.document("{ value }").expect("cached");
+        assert!(Arc::ptr_eq(&first, &again), "one tree for one text");
+        assert_eq!(cache.len(), 1);
+        assert!(cache.document("{ value ").is_none(), "does not parse");
+        let large = format!("{{ {} }}", "value ".repeat(MAX_CACHED_QUERY_BYTES / 6 + 1));
+        assert!(cache.document(&large).is_none(), "over the cached size");
+        assert_eq!(cache.len(), 1, "neither is kept");
     }
 }

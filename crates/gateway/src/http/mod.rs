@@ -25,6 +25,7 @@ pub mod websocket;
 
 use std::sync::Arc;
 
+use async_graphql::parser::types::ExecutableDocument;
 use axum::{
     Router,
     http::{HeaderMap, header},
@@ -200,9 +201,16 @@ pub async fn execute(
     crate::observe::with_current(|o| o.workspace(&caller.workspace));
     let documents = &state.inner.documents;
     let mut shared = None;
+    // The document of a query that may join another caller's execution: its syntax tree is
+    // copied into the request only if this request runs the execution (one copy per flight).
+    let mut deferred = None;
     let (mut batch, ty) = match batch {
         async_graphql::BatchRequest::Single(mut request) => {
-            let ty = match documents.attach_typed(&mut request) {
+            let doc = documents.document(&request.query);
+            let typed = doc
+                .as_deref()
+                .and_then(|doc| crate::graphql::documents::typed(doc, &request));
+            let ty = match typed {
                 Some((ty, name)) => {
                     if ty == async_graphql::parser::types::OperationType::Query {
                         shared = shared_operation(state, &request);
@@ -211,6 +219,11 @@ pub async fn execute(
                 }
                 None => observe_operation(request.operation_name.as_deref(), "unknown"),
             };
+            match (&shared, doc) {
+                (Some(_), doc) => deferred = doc,
+                (None, Some(doc)) => request.set_parsed_query(ExecutableDocument::clone(&doc)),
+                (None, None) => {}
+            }
             (async_graphql::BatchRequest::Single(request), ty)
         }
         batch => {
@@ -218,7 +231,7 @@ pub async fn execute(
             (batch, observe_operation(None, "batch"))
         }
     };
-    let upstream_calls = price(&mut batch, limits);
+    let upstream_calls = price(&mut batch, deferred.as_deref(), limits);
     let fairness = &state.inner.fairness;
     let weight = fairness.weight(upstream_calls, limits.max_upstream_calls);
     // Waits while this credential already runs its share of requests.
@@ -235,9 +248,14 @@ pub async fn execute(
     let batch = batch.data(caller).data(Arc::new(loader));
     let started = std::time::Instant::now();
     let response = match (shared, batch) {
-        (Some((in_flight, key)), async_graphql::BatchRequest::Single(request)) => {
+        (Some((in_flight, key)), async_graphql::BatchRequest::Single(mut request)) => {
             let schema = state.schema().clone();
-            let execute = futures::FutureExt::boxed(async move { schema.execute(request).await });
+            let execute = futures::FutureExt::boxed(async move {
+                if let Some(doc) = deferred {
+                    request.set_parsed_query(ExecutableDocument::clone(&doc));
+                }
+                schema.execute(request).await
+            });
             async_graphql::BatchResponse::Single(
                 in_flight.share_operation(credentials, key, execute).await,
             )
@@ -278,8 +296,13 @@ pub async fn execute(
 /// each price in its request ([`Priced`]: the limits extension checks it without pricing
 /// again); answers the upstream calls of the whole batch, which decide its turns. A document
 /// over `maxDocumentBytes` or that does not parse is left to the extension, which refuses it
-/// before any upstream call: it counts as none.
-fn price(batch: &mut async_graphql::BatchRequest, limits: &crate::Limits) -> u64 {
+/// before any upstream call: it counts as none. `single` is the document of a single request
+/// when it is not attached to the request (see `execute`).
+fn price(
+    batch: &mut async_graphql::BatchRequest,
+    single: Option<&ExecutableDocument>,
+    limits: &crate::Limits,
+) -> u64 {
     let requests = match batch {
         async_graphql::BatchRequest::Single(request) => std::slice::from_mut(request),
         async_graphql::BatchRequest::Batch(requests) => requests.as_mut_slice(),
@@ -289,13 +312,24 @@ fn price(batch: &mut async_graphql::BatchRequest, limits: &crate::Limits) -> u64
         if request.query.len() > limits.max_document_bytes {
             continue;
         }
-        // Set aside while the document is borrowed (`parsed_query` borrows the whole request).
-        let variables = std::mem::take(&mut request.variables);
-        let cost = request
-            .parsed_query()
-            .ok()
-            .map(|doc| crate::graphql::cost::price(doc, &variables, limits.max_first));
-        request.variables = variables;
+        let cost = match single {
+            Some(doc) => Some(crate::graphql::cost::price(
+                doc,
+                &request.variables,
+                limits.max_first,
+            )),
+            None => {
+                // Set aside while the document is borrowed (`parsed_query` borrows the whole
+                // request).
+                let variables = std::mem::take(&mut request.variables);
+                let cost = request
+                    .parsed_query()
+                    .ok()
+                    .map(|doc| crate::graphql::cost::price(doc, &variables, limits.max_first));
+                request.variables = variables;
+                cost
+            }
+        };
         if let Some(cost) = cost {
             calls = calls.saturating_add(cost.upstream_calls);
             request.data.insert(crate::graphql::cost::Priced(cost));
