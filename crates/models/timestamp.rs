@@ -3,7 +3,8 @@
 //! Every timestamp of a page is parsed when an answer is written (the GraphQL `DateTime` scalar,
 //! the protobuf `Timestamp`): 14 per execution on the every-field page. The shape Blaxel sends,
 //! `2026-05-31T23:59:20Z` with an optional fraction and an optional numeric offset, is read by a
-//! few integer operations here; anything else goes to chrono's RFC 3339 parser, which decides
+//! few integer operations here, and the canonical form (`Z`, whole seconds) is remembered per
+//! thread once read ([`SEEN`]); anything else goes to chrono's RFC 3339 parser, which decides
 //! (and gives the error).
 
 use std::cell::RefCell;

@@ -7,7 +7,9 @@
 //! syntax tree instead of a parse. async-graphql then runs the rest as usual: the operation
 //! limits (document size, aliases), the recursion check, depth and complexity still apply to
 //! every request (validation is remembered only for the same document, operation and variables:
-//! [`super::validated`]). The cache holds syntax only (no caller data, no variables), so one
+//! [`super::validated`]). A query that may join another caller's execution reads its type and
+//! price from the shared document ([`DocumentCache::document`]) and gets a copy only if it runs
+//! the execution. The cache holds syntax only (no caller data, no variables), so one
 //! cache serves every caller. It is not an extension on purpose: every extension adds a boxed
 //! future to the resolution of every field.
 
