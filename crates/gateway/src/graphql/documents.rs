@@ -9,8 +9,8 @@
 //! every request (validation is remembered only for the same document, operation and variables:
 //! [`super::validated`]). A query that may join another caller's execution reads its type and
 //! price from the shared document ([`DocumentCache::document`]) and gets a copy only if it runs
-//! the execution. The cache holds syntax only (no caller data, no variables), so one
-//! cache serves every caller. It is not an extension on purpose: every extension adds a boxed
+//! the execution. The cache holds syntax and what the text alone decides (no caller data, no
+//! variables), so one cache serves every caller. It is not an extension on purpose: every extension adds a boxed
 //! future to the resolution of every field.
 
 use std::{
@@ -19,6 +19,7 @@ use std::{
 };
 
 use async_graphql::{BatchRequest, Request, parser::types::ExecutableDocument};
+use blaxel_models::ExecutionProjection;
 use lru::LruCache;
 
 /// Default number of documents kept.
@@ -27,7 +28,16 @@ pub const DEFAULT_CAPACITY: usize = 256;
 /// document size limit), so that the cache holds at most `capacity` times this much text.
 pub const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
 
-type Documents = LruCache<Box<str>, Arc<ExecutableDocument>>;
+type Documents = LruCache<Box<str>, Arc<Document>>;
+
+/// A parsed query text and what its loaders need to know of it.
+pub struct Document {
+    /// The syntax tree.
+    pub tree: ExecutableDocument,
+    /// The parts of each execution the text can read ([`super::projection::of_document`]): a
+    /// function of the text alone, so found once per text rather than once per request.
+    pub projection: ExecutionProjection,
+}
 
 /// Parsed documents by query text, least recently used evicted first. Cheap to clone (shared).
 #[derive(Clone)]
@@ -70,22 +80,25 @@ impl DocumentCache {
         request: &mut Request,
     ) -> Option<(async_graphql::parser::types::OperationType, Option<String>)> {
         let doc = self.document(&request.query)?;
-        request.set_parsed_query(ExecutableDocument::clone(&doc));
-        typed(&doc, request)
+        request.set_parsed_query(doc.tree.clone());
+        typed(&doc.tree, request)
     }
 
     /// The parsed document of `query`: the cached one, or (for a text not seen yet, up to
     /// [`MAX_CACHED_QUERY_BYTES`]) a fresh parse, kept when it succeeds; `None` for a larger
     /// text or one that does not parse. Shared, not cloned: a request that joins another's
     /// execution (`--upstream-dedupe`) needs its type and price, never a tree of its own.
-    pub fn document(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    pub fn document(&self, query: &str) -> Option<Arc<Document>> {
         if query.len() > MAX_CACHED_QUERY_BYTES {
             return None;
         }
         if let Some(doc) = self.lock().get(query) {
             return Some(Arc::clone(doc));
         }
-        let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+        let doc = Arc::new(Document {
+            tree: async_graphql::parser::parse_query(query).ok()?,
+            projection: super::projection::of_document(query),
+        });
         self.lock().put(query.into(), Arc::clone(&doc));
         Some(doc)
     }
@@ -185,9 +198,20 @@ mod tests {
         let again = cache.document("{ value }").expect("cached");
         assert!(Arc::ptr_eq(&first, &again), "one tree for one text");
         assert_eq!(cache.len(), 1);
+        let tasks = "{ a: value } # tasks conditions";
+        assert_eq!(
+            cache.document(tasks).expect("parses").projection,
+            crate::graphql::projection::of_document(tasks),
+            "the text's projection, found once"
+        );
+        assert_ne!(
+            crate::graphql::projection::of_document(tasks),
+            ExecutionProjection::IDENTITY
+        );
+        assert_eq!(cache.len(), 2);
         assert!(cache.document("{ value ").is_none(), "does not parse");
         let large = format!("{{ {} }}", "value ".repeat(MAX_CACHED_QUERY_BYTES / 6 + 1));
         assert!(cache.document(&large).is_none(), "over the cached size");
-        assert_eq!(cache.len(), 1, "neither is kept");
+        assert_eq!(cache.len(), 2, "neither is kept");
     }
 }

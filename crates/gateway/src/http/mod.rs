@@ -204,12 +204,14 @@ pub async fn execute(
     // The document of a query that may join another caller's execution: its syntax tree is
     // copied into the request only if this request runs the execution (one copy per flight).
     let mut deferred = None;
+    let mut projection = None;
     let (mut batch, ty) = match batch {
         async_graphql::BatchRequest::Single(mut request) => {
             let doc = documents.document(&request.query);
+            projection = doc.as_deref().map(|doc| doc.projection);
             let typed = doc
                 .as_deref()
-                .and_then(|doc| crate::graphql::documents::typed(doc, &request));
+                .and_then(|doc| crate::graphql::documents::typed(&doc.tree, &request));
             let ty = match typed {
                 Some((ty, name)) => {
                     if ty == async_graphql::parser::types::OperationType::Query {
@@ -221,7 +223,7 @@ pub async fn execute(
             };
             match (&shared, doc) {
                 (Some(_), doc) => deferred = doc,
-                (None, Some(doc)) => request.set_parsed_query(ExecutableDocument::clone(&doc)),
+                (None, Some(doc)) => request.set_parsed_query(doc.tree.clone()),
                 (None, None) => {}
             }
             (async_graphql::BatchRequest::Single(request), ty)
@@ -231,7 +233,7 @@ pub async fn execute(
             (batch, observe_operation(None, "batch"))
         }
     };
-    let upstream_calls = price(&mut batch, deferred.as_deref(), limits);
+    let upstream_calls = price(&mut batch, deferred.as_deref().map(|doc| &doc.tree), limits);
     let fairness = &state.inner.fairness;
     let weight = fairness.weight(upstream_calls, limits.max_upstream_calls);
     // Waits while this credential already runs its share of requests.
@@ -242,7 +244,7 @@ pub async fn execute(
         limits.per_request_concurrency,
         limits.max_upstream_calls,
         state.inner.in_flight.clone(),
-        crate::graphql::projection::of_batch(&batch),
+        projection.unwrap_or_else(|| crate::graphql::projection::of_batch(&batch)),
     );
     let credentials = caller.credentials.clone();
     let batch = batch.data(caller).data(Arc::new(loader));
@@ -252,7 +254,7 @@ pub async fn execute(
             let schema = state.schema().clone();
             let execute = futures::FutureExt::boxed(async move {
                 if let Some(doc) = deferred {
-                    request.set_parsed_query(ExecutableDocument::clone(&doc));
+                    request.set_parsed_query(doc.tree.clone());
                 }
                 schema.execute(request).await
             });
