@@ -63,6 +63,10 @@ pub fn is_canonical_timestamp(raw: &str) -> bool {
 /// Slots of [`SEEN`]: a page of 20 executions from the emulator holds 603 timestamps, 114 of
 /// them distinct, and a page asked for again holds the same ones.
 const SEEN_SLOTS: usize = 256;
+const _: () = assert!(
+    SEEN_SLOTS.is_power_of_two(),
+    "a slot is the hash's high bits"
+);
 
 /// A canonical text and its instant, in seconds since the Unix epoch.
 type Seen = ([u8; 20], i64);
@@ -85,7 +89,7 @@ fn canonical_seconds(b: &[u8]) -> Option<i64> {
     // Three words cover the text; multiplied, their high bits pick a slot.
     let hash = (word(0) ^ word(4).rotate_left(19) ^ word(12).rotate_left(41))
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let slot = (hash >> 56) as usize % SEEN_SLOTS;
+    let slot = (hash >> (64 - SEEN_SLOTS.trailing_zeros())) as usize;
     let known = SEEN.with_borrow(|seen| (seen[slot].0 == *text).then_some(seen[slot].1));
     if known.is_some() {
         return known;

@@ -68,20 +68,9 @@ impl DocumentCache {
     /// up to [`MAX_CACHED_QUERY_BYTES`]) a fresh parse, which is kept when it succeeds. A query
     /// that does not parse is left alone: async-graphql parses it again and reports the error.
     pub fn attach(&self, request: &mut Request) {
-        self.attach_typed(request);
-    }
-
-    /// [`DocumentCache::attach`], answering the type of the operation the request selects when
-    /// its document is parsed (None: not parsed, or the document does not decide it), and the
-    /// operation's name (the request's `operationName`, else the name of a document's only
-    /// operation).
-    pub fn attach_typed(
-        &self,
-        request: &mut Request,
-    ) -> Option<(async_graphql::parser::types::OperationType, Option<String>)> {
-        let doc = self.document(&request.query)?;
-        request.set_parsed_query(doc.tree.clone());
-        typed(&doc.tree, request)
+        if let Some(doc) = self.document(&request.query) {
+            request.set_parsed_query(doc.tree.clone());
+        }
     }
 
     /// The parsed document of `query`: the cached one, or (for a text not seen yet, up to
