@@ -2,7 +2,6 @@
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use futures::{FutureExt as _, Stream};
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
@@ -39,7 +38,7 @@ impl GrpcFace {
         call: &Call,
         budget: Duration,
         request: &proto::ListJobExecutionsRequest,
-    ) -> Result<Bytes, Failure> {
+    ) -> Result<wire::Framed, Failure> {
         let [job] = parse_name("parent", &request.parent, "jobs/{job}")?;
         let args = ListArgs {
             page_size: request.page_size,
@@ -76,9 +75,7 @@ impl JobExecutionService for GrpcFace {
         let request = request.into_inner();
         let Some(in_flight) = self.in_flight() else {
             let page = self.list_executions(&call, call.budget, &request).await?;
-            return Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
-                page,
-            )));
+            return Ok(wire::answer(page));
         };
         let key = ListCall {
             parent: request.parent.clone(),
@@ -96,9 +93,7 @@ impl JobExecutionService for GrpcFace {
             return Err(deadline::exceeded(call.budget).into());
         };
         match answer {
-            Ok(encoded) => Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
-                encoded,
-            ))),
+            Ok(encoded) => Ok(wire::answer(encoded)),
             // The flight of another call ran out of that call's deadline: this one has time
             // left, so it reads on its own within what is left (never cut by a shorter deadline).
             Err(status)
@@ -108,9 +103,7 @@ impl JobExecutionService for GrpcFace {
             {
                 let left = call.budget.saturating_sub(started.elapsed());
                 let page = self.list_executions(&call, left, &request).await?;
-                Ok(Response::new(wire::ListJobExecutionsResponse::Encoded(
-                    page,
-                )))
+                Ok(wire::answer(page))
             }
             Err(status) => Err(status),
         }

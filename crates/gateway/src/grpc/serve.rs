@@ -109,6 +109,8 @@ impl GrpcServer {
             .layer(tower::util::MapRequestLayer::new(
                 super::deadline::stamp::<tonic::body::Body>,
             ))
+            // Innermost: encoded answers sent as their frame (no copy into tonic's buffer).
+            .layer(super::wire::SendFramedLayer)
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

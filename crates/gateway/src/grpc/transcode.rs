@@ -27,7 +27,7 @@ use serde::{
 
 use blaxel_models::{JobExecutionStatus, JobExecutionTaskStatus};
 
-use super::{convert, proto};
+use super::{convert, proto, wire::Framed};
 
 /// One execution of a page: its id (the anchor of mid-page page tokens) and the protobuf
 /// encoding of its `JobExecution` message (without a field key or length: as an item of
@@ -67,13 +67,13 @@ impl<'de> DeserializeSeed<'de> for ExecutionSeed {
 }
 
 /// `ListJobExecutionsResponse`, encoded: each execution as field 1, then the page's fields as
-/// prost writes them (the same bytes as encoding the message whole).
+/// prost writes them (the same bytes as encoding the message whole), framed for sending.
 pub fn list_response(
     executions: &[Bytes],
     next_page_token: String,
     total_size: i32,
     total_size_is_partial: bool,
-) -> Bytes {
+) -> Framed {
     let tail = proto::ListJobExecutionsResponse {
         job_executions: Vec::new(),
         next_page_token,
@@ -84,14 +84,14 @@ pub fn list_response(
         .iter()
         .map(|e| 1 + encoding::encoded_len_varint(e.len() as u64) + e.len())
         .sum();
-    let mut buf = Vec::with_capacity(items + tail.encoded_len());
-    for e in executions {
-        encoding::encode_key(1, WireType::LengthDelimited, &mut buf);
-        encoding::encode_varint(e.len() as u64, &mut buf);
-        buf.extend_from_slice(e);
-    }
-    tail.encode_raw(&mut buf);
-    buf.into()
+    Framed::write(items + tail.encoded_len(), |buf| {
+        for e in executions {
+            encoding::encode_key(1, WireType::LengthDelimited, buf);
+            encoding::encode_varint(e.len() as u64, buf);
+            buf.extend_from_slice(e);
+        }
+        tail.encode_raw(buf);
+    })
 }
 
 /// The model's types (`blaxel_models::JobExecution` and its parts: the same names, fields, types,
@@ -855,7 +855,7 @@ mod tests {
             .collect();
         for (token, total, partial) in [("", 0, false), ("t0k3n", 9, true), ("x", -1, false)] {
             let bytes: Vec<Bytes> = encoded.iter().map(|e| e.bytes.clone()).collect();
-            let written = list_response(&bytes, token.to_owned(), total, partial);
+            let written = list_response(&bytes, token.to_owned(), total, partial).message();
             let whole = proto::ListJobExecutionsResponse {
                 job_executions: encoded
                     .iter()
@@ -870,6 +870,10 @@ mod tests {
             assert!(decoded == whole, "the message written is the message");
             assert_eq!(written.len(), whole.encoded_len());
         }
-        assert!(list_response(&[], String::new(), 0, false).is_empty());
+        assert!(
+            list_response(&[], String::new(), 0, false)
+                .message()
+                .is_empty()
+        );
     }
 }

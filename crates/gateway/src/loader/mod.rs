@@ -348,7 +348,7 @@ pub struct ListCall {
 }
 
 /// A gRPC call's answer as the server sends it: the encoded response message, or its status.
-pub type CallAnswer = Result<bytes::Bytes, tonic::Status>;
+pub type CallAnswer = Result<crate::grpc::wire::Framed, tonic::Status>;
 
 impl InFlight {
     /// Runs `execute`, the `ListJobExecutions` call `key` of a caller with `credentials`, or
