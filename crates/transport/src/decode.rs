@@ -13,6 +13,14 @@ pub trait Decode: Clone {
     /// What the body reads as.
     type Value;
 
+    /// Whether the exchange lets the worker run its other tasks before this decode. Reading
+    /// the body wakes the upstream connection's task, which then waits on the worker behind
+    /// the decode; for a long decode (a page of executions transcoded, about 100 µs) the next
+    /// wake (the answer's) pushes it out and wakes a second worker on the answer's path. With
+    /// the yield the connection's task runs first, and the other worker wakes while the decode
+    /// runs: one gRPC page call at one connection went from 4.2 to 3.5 context switches.
+    const YIELD_FIRST: bool = false;
+
     /// The body's value.
     ///
     /// # Errors

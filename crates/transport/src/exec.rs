@@ -343,6 +343,9 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream answered"
         );
+        if D::YIELD_FIRST {
+            tokio::task::yield_now().await;
+        }
         decode(status, retry_after, &body, *secret, decoder)
     }
 
