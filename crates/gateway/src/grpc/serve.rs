@@ -110,7 +110,7 @@ impl GrpcServer {
                 super::deadline::stamp::<tonic::body::Body>,
             ))
             // Innermost: encoded answers sent as their frame (no copy into tonic's buffer).
-            .layer(super::wire::SendFramedLayer)
+            .layer(tower::util::MapResponseLayer::new(super::wire::send_framed))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -15,15 +15,12 @@
 //! tonic still copies an encoded answer into its own frame buffer for every call (about 20 kB
 //! for a page of 20 with every field: 9 % of a call's cycles at 32 connections, where the page
 //! itself is shared). So the encoding is made behind room for the gRPC frame header
-//! ([`Framed`]), the handler hands the framed bytes beside its answer ([`answer`]), and
-//! [`SendFramedLayer`], the innermost layer of the listener, sends them as the body when tonic
-//! would send them unchanged (no compression): the same bytes, frames and trailers, without
-//! the copy.
-
-use std::task::{Context, Poll};
+//! ([`Framed`]), the handler hands the framed bytes beside its answer ([`answer`]), and the
+//! innermost layer of the listener ([`send_framed`]) sends them as the body when tonic would
+//! send them unchanged (no compression): the same bytes, frames and trailers, without the copy.
 
 use bytes::{Buf, BufMut, Bytes};
-use futures::{TryFutureExt as _, future::MapOk, stream};
+use futures::stream;
 use http_body::Frame;
 use http_body_util::StreamBody;
 use prost::{
@@ -135,55 +132,22 @@ impl Framed {
 }
 
 /// The answer of a `ListJobExecutions` call: the encoded message, and the frame beside it (a
-/// response extension) for [`SendFramedLayer`].
+/// response extension) for [`send_framed`].
 pub fn answer(framed: Framed) -> tonic::Response<ListJobExecutionsResponse> {
     let mut response = tonic::Response::new(ListJobExecutionsResponse::Encoded(framed.message()));
     response.extensions_mut().insert(framed);
     response
 }
 
-/// Sends a response's [`Framed`] answer as its body, with the trailers tonic sends after it
-/// (`grpc-status: 0`), in place of tonic's body, which would copy the same bytes into its buffer
-/// first. Left to tonic: responses without a `Framed` extension, and those tonic compresses
-/// (`grpc-encoding` set: the client accepts gzip).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SendFramedLayer;
-
-impl<S> tower::Layer<S> for SendFramedLayer {
-    type Service = SendFramed<S>;
-
-    fn layer(&self, inner: S) -> SendFramed<S> {
-        SendFramed { inner }
-    }
-}
-
-/// The service of [`SendFramedLayer`].
-#[derive(Debug, Clone)]
-pub struct SendFramed<S> {
-    inner: S,
-}
-
+/// A gRPC response.
 type Response = http::Response<tonic::body::Body>;
 
-impl<S, B> tower::Service<http::Request<B>> for SendFramed<S>
-where
-    S: tower::Service<http::Request<B>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = MapOk<S::Future, fn(Response) -> Response>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        self.inner.call(request).map_ok(send_framed)
-    }
-}
-
-/// `response` with its framed answer as the body (see [`SendFramedLayer`]).
-fn send_framed(mut response: Response) -> Response {
+/// `response` with its [`Framed`] answer as the body, followed by the trailers tonic sends after
+/// it (`grpc-status: 0`), in place of tonic's body, which would copy the same bytes into its
+/// buffer first. Left to tonic: responses without a `Framed` extension, and those tonic
+/// compresses (`grpc-encoding` set: the client accepts gzip). The gRPC listener maps every
+/// response through it (`tower::util::MapResponseLayer`, innermost).
+pub fn send_framed(mut response: Response) -> Response {
     if response.headers().contains_key("grpc-encoding") {
         return response;
     }
