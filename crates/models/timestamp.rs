@@ -57,7 +57,14 @@ fn trim(raw: &str) -> &str {
 /// True when `raw` is `YYYY-MM-DDTHH:MM:SSZ` with every field in range: the form chrono writes
 /// for a UTC instant in whole seconds, which a reader can pass on as it is.
 pub fn is_canonical_timestamp(raw: &str) -> bool {
-    canonical_seconds(raw.as_bytes()).is_some()
+    canonical_unix_seconds(raw).is_some()
+}
+
+/// The instant of `raw` in seconds since the Unix epoch when it is the canonical form (see
+/// [`is_canonical_timestamp`]), else `None`: what [`parse_unix_timestamp`] reads of it (its
+/// nanoseconds are 0), without the trimming and the other shapes' tests before the common case.
+pub fn canonical_unix_seconds(raw: &str) -> Option<i64> {
+    canonical_seconds(raw.as_bytes())
 }
 
 /// Slots of [`SEEN`]: a page of 20 executions from the emulator holds 603 timestamps, 114 of
@@ -267,6 +274,13 @@ mod tests {
         })
     }
 
+    /// What [`canonical_unix_seconds`] answers: chrono's seconds of a canonical text.
+    fn canonical_secs(raw: &str) -> Option<i64> {
+        canonical(raw)
+            .then(|| chrono(raw).map(|t| t.timestamp()))
+            .flatten()
+    }
+
     #[test]
     fn the_common_shape_reads_as_chrono_does() {
         for raw in [
@@ -289,6 +303,7 @@ mod tests {
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
             assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
             assert_eq!(is_canonical_timestamp(raw), canonical(raw), "{raw}");
+            assert_eq!(canonical_unix_seconds(raw), canonical_secs(raw), "{raw}");
         }
     }
 
@@ -322,6 +337,7 @@ mod tests {
             assert_eq!(parse_timestamp(raw).ok(), chrono(raw), "{raw}");
             assert_eq!(parse_unix_timestamp(raw).ok(), unix(raw), "{raw}");
             assert_eq!(is_canonical_timestamp(raw), canonical(raw), "{raw}");
+            assert_eq!(canonical_unix_seconds(raw), canonical_secs(raw), "{raw}");
         }
     }
 
@@ -344,6 +360,7 @@ mod tests {
                 let fast = common_shape(&raw);
                 if let Ok(text) = std::str::from_utf8(&raw) {
                     assert_eq!(is_canonical_timestamp(text), canonical(text), "{text}");
+                    assert_eq!(canonical_unix_seconds(text), canonical_secs(text), "{text}");
                 }
                 if !fits {
                     assert_eq!(fast, None, "{at}: {byte:#04x}");
@@ -381,6 +398,11 @@ mod tests {
                     continue;
                 }
                 assert_eq!(is_canonical_timestamp(&near), canonical(&near), "{near}");
+                assert_eq!(
+                    canonical_unix_seconds(&near),
+                    canonical_secs(&near),
+                    "{near}"
+                );
                 assert_eq!(parse_unix_timestamp(&near).ok(), unix(&near), "{near}");
             }
         }
@@ -412,6 +434,7 @@ mod tests {
             proptest::prop_assert_eq!(parse_timestamp(&raw).ok(), chrono(&raw), "{}", raw);
             proptest::prop_assert_eq!(parse_unix_timestamp(&raw).ok(), unix(&raw), "{}", raw);
             proptest::prop_assert_eq!(is_canonical_timestamp(&raw), canonical(&raw), "{}", raw);
+            proptest::prop_assert_eq!(canonical_unix_seconds(&raw), canonical_secs(&raw), "{}", raw);
         }
 
         /// Every instant chrono writes reads back to itself.

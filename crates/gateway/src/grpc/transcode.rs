@@ -301,7 +301,7 @@ impl view::JobExecutionSpec<'_> {
     fn encode(&self, b: &mut Vec<u8>) {
         int64(1, self.parallelism, b);
         if let Some(t) = self.timeout {
-            encoding::message::encode(2, &convert::seconds(t), b);
+            duration(2, &convert::seconds(t), b);
         }
         int64(3, self.memory_override, b);
         // Read as convert reads it (an object, or a string holding one; other values as JSON
@@ -348,7 +348,7 @@ impl view::JobExecutionTask<'_> {
         int64(9, spec.and_then(|s| s.max_retries), b);
         let timeout = spec.and_then(|s| s.timeout.as_deref());
         if let Some(timeout) = timeout.and_then(convert::duration_text) {
-            encoding::message::encode(10, &timeout, b);
+            duration(10, &timeout, b);
         }
         for c in self.conditions.iter().flatten() {
             nested(11, b, |b| {
@@ -404,27 +404,53 @@ fn state_field(tag: u32, value: Option<i32>, b: &mut Vec<u8>) {
 }
 
 /// A `google.protobuf.Timestamp` field: written when the text reads ([`convert::timestamp`]),
-/// as prost writes the message (`seconds` = 1 and `nanos` = 2, each left out when 0) without
-/// going through its generic encoder: a page of 20 has about 900 timestamps.
+/// the canonical form (`2026-05-31T23:59:20Z`, remembered per thread by
+/// [`blaxel_models::canonical_unix_seconds`]) tested first: a page of 20 has about 600
+/// timestamps, nearly all of that form, and the general reading's trimming and shape tests
+/// before it were a third of a timestamp's instructions.
 fn timestamp(tag: u32, raw: &Option<Cow<'_, str>>, b: &mut Vec<u8>) {
-    let Some(at) = convert::timestamp(raw.as_deref()) else {
+    let Some(raw) = raw.as_deref() else {
         return;
     };
-    // The message is at most 22 bytes (two keys, two ten-byte varints): built on the stack and
-    // written with one copy, its length in one byte.
-    let mut message = [0u8; 22];
-    let mut len = 0;
-    if at.seconds != 0 {
-        message[0] = 0x08;
-        len = 1 + put_varint(at.seconds as u64, &mut message[1..]);
+    match blaxel_models::canonical_unix_seconds(raw) {
+        Some(seconds) => seconds_nanos(tag, seconds, 0, b),
+        None => {
+            if let Some(at) = convert::timestamp(Some(raw)) {
+                seconds_nanos(tag, at.seconds, at.nanos, b);
+            }
+        }
     }
-    if at.nanos != 0 {
-        message[len] = 0x10;
-        len += 1 + put_varint(i64::from(at.nanos) as u64, &mut message[len + 1..]);
+}
+
+/// A `google.protobuf.Duration` field, as prost writes the message.
+fn duration(tag: u32, d: &prost_types::Duration, b: &mut Vec<u8>) {
+    seconds_nanos(tag, d.seconds, d.nanos, b);
+}
+
+/// A message field of `seconds` (int64, field 1) and `nanos` (int32, field 2), each left out
+/// when 0: `google.protobuf.Timestamp` and `Duration`, written as prost writes them without its
+/// generic encoder. `tag` is below 16 (a one-byte key).
+fn seconds_nanos(tag: u32, seconds: i64, nanos: i32, b: &mut Vec<u8>) {
+    debug_assert!(tag < 16, "a one-byte key");
+    // Key, length (the message is at most 22 bytes: two keys, two ten-byte varints), message:
+    // built on the stack and appended whole (a copy of a fixed size, no call to memcpy), then
+    // cut to its length.
+    let mut field = [0u8; 24];
+    field[0] = (tag << 3 | WireType::LengthDelimited as u32) as u8;
+    let mut end = 2;
+    if seconds != 0 {
+        field[end] = 0x08;
+        end += 1 + put_varint(seconds as u64, &mut field[end + 1..]);
     }
-    key(tag, WireType::LengthDelimited, b);
-    b.push(len as u8);
-    b.extend_from_slice(&message[..len]);
+    if nanos != 0 {
+        field[end] = 0x10;
+        // Sign-extended, as protobuf writes a negative int32.
+        end += 1 + put_varint(i64::from(nanos) as u64, &mut field[end + 1..]);
+    }
+    field[1] = (end - 2) as u8;
+    let at = b.len();
+    b.extend_from_slice(&field);
+    b.truncate(at + end);
 }
 
 /// Writes `v` as a base-128 varint at the start of `out` (which has room for ten bytes) and
@@ -587,6 +613,8 @@ mod tests {
             r#"{"metadata":{},"spec":{},"tasks":[{"spec":{"timeout":"1h30m","maxRetries":-1}}]}"#,
             r#"{"metadata":{},"spec":{},"tasks":[{"status":"PENDING"},{"status":"pending"}]}"#,
             r#"{"metadata":{},"spec":{},"tasks":[1]}"#,
+            r#"{"metadata":{"createdAt":"1969-12-31T23:59:59Z","updatedAt":"1970-01-01T00:00:00Z","startedAt":" 2026-05-31T23:59:20Z","completedAt":"2026-05-31T23:59:20.000000001Z"},"spec":{"timeout":-5}}"#,
+            r#"{"metadata":{},"spec":{"timeout":0},"tasks":[{"spec":{"timeout":"500ms"}},{"spec":{"timeout":"1.25h"}},{"spec":{"timeout":"0s"}},{"metadata":{"createdAt":"2026-05-31T23:59:20+00:00"}}]}"#,
             r#"{"metadata":{},"spec":{},"unknown":{"deep":[1,2,{"x":null}]}}"#,
             r#"[]"#,
             r#"null"#,
@@ -673,8 +701,12 @@ mod tests {
             6 => prop_oneof![
                 Just("2026-05-31T23:59:20Z".to_owned()),
                 Just("2026-05-31T23:59:20.5+02:00".to_owned()),
+                Just("1969-12-31T23:59:59Z".to_owned()),
+                Just("1970-01-01T00:00:00Z".to_owned()),
                 Just("yesterday".to_owned()),
                 Just("1h30m".to_owned()),
+                Just("500ms".to_owned()),
+                Just("1.25h".to_owned()),
                 Just("90".to_owned()),
                 Just("running".to_owned()),
                 Just("succeeded".to_owned()),
