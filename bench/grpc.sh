@@ -61,7 +61,13 @@ if [[ $BUILD == 1 ]]; then
 fi
 BIN="$ROOT/target/release"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# shellcheck source=bench/trim_log.sh
+source "$ROOT/bench/trim_log.sh"
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  trim_log "$OUT/gateway.log"
+}
 trap cleanup EXIT INT TERM
 
 "${EMULATOR_BIN:-$BIN/blaxel-emulator}" --listen "127.0.0.1:$EMU_PORT" --jobs 5 --executions-per-job 1000 \

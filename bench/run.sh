@@ -74,6 +74,8 @@ done
 log() { echo "[bench] $*" >&2; }
 
 # --- processes: every one we start is recorded and stopped on exit -------------------------
+# shellcheck source=bench/trim_log.sh
+source "$ROOT/bench/trim_log.sh"
 PIDS=()
 cleanup() {
   local status=$?
@@ -89,6 +91,7 @@ cleanup() {
     sleep 0.5
   done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  trim_log "$OUT/logs/gateway.log"
   exit "$status"
 }
 trap cleanup EXIT
