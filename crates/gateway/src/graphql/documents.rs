@@ -10,8 +10,8 @@
 //! [`super::validated`]). A query that may join another caller's execution reads its type and
 //! price from the shared document ([`DocumentCache::document`]) and gets a copy only if it runs
 //! the execution. The cache holds syntax and what the text alone decides (no caller data, no
-//! variables), so one cache serves every caller. It is not an extension on purpose: every extension adds a boxed
-//! future to the resolution of every field.
+//! variables), so one cache serves every caller. It is not an extension on purpose: every
+//! extension adds a boxed future to the resolution of every field.
 
 use std::{
     num::NonZeroUsize,
