@@ -13,7 +13,8 @@
 #
 # With --rounds N (default 1), GraphQL and gRPC runs alternate N times at each connection count,
 # so slow and fast moments of a shared machine fall on both faces; the gRPC/GraphQL req/s ratio
-# of each round and their median are printed after the table.
+# of each round, their median and (from 6 rounds) the median's 95 % confidence interval are
+# printed after the table.
 #
 # Usage: bench/grpc.sh [--duration S] [--conns 1,32] [--streams 1] [--rounds N] [--no-build]
 #                      [--out DIR]
@@ -147,9 +148,12 @@ PY
         -d "$OUT/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers'
     done
   done
-  # Each gRPC run over the GraphQL run just before it, and the median per connection count.
-  python3 - "$OUT/rps.txt" <<'PY'
-import statistics, sys
+  # Each gRPC run over the GraphQL run just before it; per connection count their median and,
+  # from 6 rounds on, its confidence interval (bench/median.py).
+  python3 - "$OUT/rps.txt" "$ROOT/bench" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+from median import describe
 rows = [line.split() for line in open(sys.argv[1])]
 ratios = {}
 for (name, conns, rps), (next_name, next_conns, next_rps) in zip(rows, rows[1:]):
@@ -157,7 +161,6 @@ for (name, conns, rps), (next_name, next_conns, next_rps) in zip(rows, rows[1:])
         ratios.setdefault(conns, []).append(float(next_rps) / float(rps))
 print()
 for conns, values in ratios.items():
-    rounds = ", ".join(f"{r:.2f}" for r in values)
-    print(f"grpc/graphql req/s, c={conns}: {rounds}; median {statistics.median(values):.2f}")
+    print(f"grpc/graphql req/s, c={conns}: {describe(values)}")
 PY
 } | tee "$OUT/results.md"

@@ -17,6 +17,10 @@ LABELS = {
     "f-peers": "(f) gateway: the peers' query, page of 20",
 }
 GATEWAY = {"b-page", "c-multi", "d-paging", "f-peers"}
+# (gateway scenario, direct scenario, what): the gateway/direct REST ratios of a run.
+PAIRS = (("b-page", "a-direct", "page of 20"),
+         ("f-peers", "a-direct", "peers' query, page of 20"),
+         ("d-paging", "e-rest-pages", "pages of 100"))
 
 
 def ms(value, unit):
@@ -97,9 +101,7 @@ def main():
 
     by = {(r["scenario"], r["conns"]): r for r in rows}
     ratios = []
-    for gw, direct, what in (("b-page", "a-direct", "page of 20"),
-                             ("f-peers", "a-direct", "peers' query, page of 20"),
-                             ("d-paging", "e-rest-pages", "pages of 100")):
+    for gw, direct, what in PAIRS:
         for conns in sorted({r["conns"] for r in rows}):
             g, d = by.get((gw, conns)), by.get((direct, conns))
             if g and d and d["rps"] and g["p50"] and d["p50"]:
