@@ -126,7 +126,10 @@ pub struct Config {
     /// Turns of one credential (token and workspace): a request takes one, or more in proportion
     /// to the upstream calls it is priced at (one at --max-upstream-calls takes a quarter), and
     /// waits for them within its deadline, so one caller cannot starve the others (1 to 10000).
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 16,
+    /// The default is --max-concurrent-upstream's: one credential alone may keep every upstream
+    /// slot busy, and what its requests hold at once is bounded by the weights (about four
+    /// requests' worth at the cap on upstream calls) whatever the number of turns.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_concurrent_per_credential: u64,
 

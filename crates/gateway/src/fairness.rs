@@ -25,8 +25,11 @@ use crate::caller::Caller;
 const MAX_TRACKED: usize = 10_000;
 
 /// Requests at the cap on upstream calls (`--max-upstream-calls`) one credential runs at once:
-/// each takes this fraction of its turns. With the defaults (16 turns, 100 calls), a request
-/// priced at up to 25 calls takes one turn and one at 100 takes four.
+/// each takes this fraction of its turns. With the defaults (64 turns, 100 calls), a request
+/// priced at up to 6 calls takes one turn, one at 25 takes four and one at 100 sixteen. The
+/// upstream calls one credential's running requests may make together are then about
+/// `HEAVY_SHARE` times the cap (at most turns x the calls one turn buys), whatever the number
+/// of turns: the turns set how many light requests run at once, the share what they hold.
 pub const HEAVY_SHARE: u64 = 4;
 
 /// The per-credential admission of one gateway.
@@ -168,6 +171,30 @@ mod tests {
         assert_eq!(weights, [1, 1, 1, 2, 2, 4, 1, 1]);
         assert_eq!(Fairness::new(1).weight(100, 100), 1);
         assert_eq!(Fairness::new(16).weight(5, 0), 1, "a cap of 0 refuses");
+        // The defaults (64 turns, a cap of 100 calls).
+        let weights: Vec<u32> = [6, 7, 25, 100]
+            .into_iter()
+            .map(|calls| Fairness::new(64).weight(calls, 100))
+            .collect();
+        assert_eq!(weights, [1, 2, 4, 16]);
+    }
+
+    /// What [`HEAVY_SHARE`] promises: however many turns, the requests of one credential that
+    /// run at once may make at most `HEAVY_SHARE` times the cap of upstream calls together.
+    #[test]
+    fn running_requests_call_at_most_a_share_of_the_cap_whatever_the_turns() {
+        for max_calls in [1, 7, 100, 1000] {
+            for turns in 1..=300 {
+                let fairness = Fairness::new(turns);
+                for calls in 0..=max_calls {
+                    let running = turns as u64 / u64::from(fairness.weight(calls, max_calls));
+                    assert!(
+                        running * calls <= HEAVY_SHARE * max_calls,
+                        "{turns} turns, {calls} calls of {max_calls}: {running} run"
+                    );
+                }
+            }
+        }
     }
 
     /// Heavy requests of one caller hold several turns each; a light one of another caller is
