@@ -18,6 +18,10 @@ use crate::{
     watch::WatchLimits,
 };
 
+/// Upstream requests in flight at once across all callers, by default; also a credential's turns
+/// by default, so that one credential alone may keep every upstream slot busy and no more.
+const UPSTREAM_SLOTS: u64 = 64;
+
 /// GraphQL gateway over Blaxel's jobs API: job executions as a Relay connection.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "blaxel-gateway", version, about, allow_negative_numbers = true)]
@@ -114,7 +118,7 @@ pub struct Config {
     pub request_timeout_ms: u64,
 
     /// Upstream requests in flight at once, across all callers (1 to 100000).
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPSTREAM", default_value_t = 64,
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPSTREAM", default_value_t = UPSTREAM_SLOTS,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_concurrent_upstream: u64,
 
@@ -126,10 +130,10 @@ pub struct Config {
     /// Turns of one credential (token and workspace): a request takes one, or more in proportion
     /// to the upstream calls it is priced at (one at --max-upstream-calls takes a quarter), and
     /// waits for them within its deadline, so one caller cannot starve the others (1 to 10000).
-    /// The default is --max-concurrent-upstream's: one credential alone may keep every upstream
-    /// slot busy, and what its requests hold at once is bounded by the weights (about four
-    /// requests' worth at the cap on upstream calls) whatever the number of turns.
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = 64,
+    /// The default is --max-concurrent-upstream's default: one credential alone may keep every
+    /// upstream slot busy, and what its requests hold at once is bounded by the weights (about
+    /// four requests' worth at the cap on upstream calls) whatever the number of turns.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_PER_CREDENTIAL", default_value_t = UPSTREAM_SLOTS,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_concurrent_per_credential: u64,
 
